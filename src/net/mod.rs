@@ -1,0 +1,5 @@
+//! The only user of mio: non-blocking connections with their read and write buffers.
+
+pub mod buffer;
+
+pub use buffer::{Buffer, Connection, ReadOutcome};

@@ -1,0 +1,1 @@
+//! The job server (filled in by the server work).
