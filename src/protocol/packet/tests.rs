@@ -3,8 +3,11 @@ use super::*;
 const REQ: Magic = Magic::Request;
 const RES: Magic = Magic::Response;
 
-/// (magic, command, arguments, exact bytes on the wire) for every packet type.
-fn golden() -> Vec<(Magic, Command, Vec<&'static [u8]>, &'static [u8])> {
+/// (magic, command, arguments, exact bytes on the wire).
+type Vector = (Magic, Command, Vec<&'static [u8]>, &'static [u8]);
+
+/// A vector for every packet type.
+fn golden() -> Vec<Vector> {
     use Command::*;
     vec![
         (
