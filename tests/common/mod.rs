@@ -22,7 +22,7 @@ pub fn server_bin() -> PathBuf {
 
 /// True when the tests run against our own server rather than another gearmand.
 pub fn is_ours() -> bool {
-    server_bin() == PathBuf::from(env!("CARGO_BIN_EXE_gearmand"))
+    server_bin() == std::path::Path::new(env!("CARGO_BIN_EXE_gearmand"))
 }
 
 /// Whether missing reference tools must fail the run (CI sets `GEARMAN_COMPAT_REQUIRED=1`).
