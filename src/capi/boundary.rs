@@ -1,0 +1,105 @@
+//! The C boundary: panic guards, pointer checks and the shell <-> `_impl` helpers every extern fn uses.
+//!
+//! Rules (see design.md): no panic unwinds into C (each extern fn runs its body in [`guard`]); a NULL
+//! object and an object whose `_impl` is NULL are treated alike ("invalid"); memory handed to C comes
+//! from libc (or the object's workload allocator), never from Rust's allocator.
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `body`, turning a panic into `on_panic` (the documented error value: an error code, NULL, 0).
+pub fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// Runs `body` for a function returning a pointer; a panic becomes NULL.
+pub fn guard_ptr<T>(body: impl FnOnce() -> *const T) -> *const T {
+    guard(std::ptr::null(), body)
+}
+
+/// Borrows `ptr` if it is non-NULL.
+///
+/// # Safety
+///
+/// A non-NULL `ptr` must point to a live, properly aligned `T` that is not mutated for `'a`.
+pub unsafe fn ref_from<'a, T>(ptr: *const T) -> Option<&'a T> {
+    // SAFETY: the caller guarantees that a non-NULL pointer is valid for 'a.
+    unsafe { ptr.as_ref() }
+}
+
+/// Mutably borrows `ptr` if it is non-NULL.
+///
+/// # Safety
+///
+/// A non-NULL `ptr` must point to a live, properly aligned `T` not otherwise borrowed for `'a`.
+pub unsafe fn mut_from<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
+    // SAFETY: the caller guarantees that a non-NULL pointer is valid and unaliased for 'a.
+    unsafe { ptr.as_mut() }
+}
+
+/// Writes `value` through `out` when C passed a non-NULL out-parameter.
+///
+/// # Safety
+///
+/// A non-NULL `out` must be valid for a write of `T`.
+pub unsafe fn write_out<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL, and the caller guarantees it is writable.
+        unsafe { out.write(value) }
+    }
+}
+
+/// The caller-visible handle structs (`gearman_client_st`, ...): `{ options; void *_impl; }`.
+pub trait Shell {
+    /// The implementation pointer (`_impl`).
+    fn impl_ptr(&self) -> *mut c_void;
+    /// Stores the implementation pointer and the flags of a live object: `is_allocated` says the
+    /// library allocated the shell itself.
+    fn attach(&mut self, implementation: *mut c_void, is_allocated: bool);
+    /// Clears the shell after its implementation was released (caller storage keeps the struct).
+    fn detach(&mut self);
+    /// `options.is_allocated`.
+    fn is_allocated(&self) -> bool;
+}
+
+/// The implementation pointer of a shell, or `None` for an invalid object (NULL or NULL `_impl`).
+///
+/// # Safety
+///
+/// A non-NULL `shell` must point to a live shell struct.
+pub unsafe fn impl_of<S: Shell>(shell: *const S) -> Option<*mut c_void> {
+    // SAFETY: forwarded caller guarantee.
+    let shell = unsafe { ref_from(shell) }?;
+    let ptr = shell.impl_ptr();
+    (!ptr.is_null()).then_some(ptr)
+}
+
+/// Allocates `size` bytes with libc `malloc` (memory C may release with `free`).
+pub fn libc_malloc(size: usize) -> *mut c_void {
+    // SAFETY: malloc has no preconditions; a NULL result is handled by the callers.
+    unsafe { libc::malloc(size.max(1)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_turns_a_panic_into_the_fallback() {
+        let r = guard(7, || -> i32 { panic!("boom") });
+        assert_eq!(r, 7);
+        assert_eq!(guard(7, || 3), 3);
+        assert!(guard_ptr::<u8>(|| panic!("boom")).is_null());
+    }
+
+    #[test]
+    fn write_out_ignores_null() {
+        // SAFETY: NULL is skipped; the second pointer is a live local.
+        unsafe {
+            write_out(std::ptr::null_mut::<u32>(), 1);
+            let mut x = 0u32;
+            write_out(&mut x, 5);
+            assert_eq!(x, 5);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `gearman_task_st`: the caller-visible handle of a task (owned by its client) (upstream interface/task.h).
+//!
+//! Only the struct lives here for now; the functions on it are wired onto the core separately.
+
+use std::ffi::c_void;
+
+use super::boundary::Shell;
+
+/// The `options` member of `gearman_task_st` (an anonymous struct upstream; same layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct gearman_task_options_st {
+    pub is_allocated: bool,
+}
+
+/// `struct gearman_task_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
+#[repr(C)]
+#[derive(Debug)]
+pub struct gearman_task_st {
+    pub options: gearman_task_options_st,
+    pub _impl: *mut c_void,
+}
+
+impl Shell for gearman_task_st {
+    fn impl_ptr(&self) -> *mut c_void {
+        self._impl
+    }
+
+    fn attach(&mut self, implementation: *mut c_void, is_allocated: bool) {
+        self.options.is_allocated = is_allocated;
+        self._impl = implementation;
+    }
+
+    fn detach(&mut self) {
+        self.options.is_allocated = false;
+        self._impl = std::ptr::null_mut();
+    }
+
+    fn is_allocated(&self) -> bool {
+        self.options.is_allocated
+    }
+}
