@@ -50,7 +50,9 @@ pub unsafe fn write_out<T>(out: *mut T, value: T) {
 }
 
 /// The caller-visible handle structs (`gearman_client_st`, ...): `{ options; void *_impl; }`.
-pub trait Shell {
+pub trait Shell: Sized {
+    /// A detached shell (all flags false, `_impl` NULL).
+    fn empty() -> Self;
     /// The implementation pointer (`_impl`).
     fn impl_ptr(&self) -> *mut c_void;
     /// Stores the implementation pointer and the flags of a live object: `is_allocated` says the
@@ -74,6 +76,48 @@ pub unsafe fn impl_of<S: Shell>(shell: *const S) -> Option<*mut c_void> {
     (!ptr.is_null()).then_some(ptr)
 }
 
+/// Installs `implementation` in a shell following libgearman's protocol (spec §2.1) and returns the
+/// shell pointer C gets back:
+/// * `caller` non-NULL (caller storage, e.g. PHP embeds the struct): its old contents are never read;
+///   it becomes `{is_allocated: false, is_initialized: true, _impl}` and `caller` is returned;
+/// * `caller` NULL: the library allocates the shell, `{is_allocated: true, ...}`.
+///
+/// # Safety
+///
+/// A non-NULL `caller` must be valid for writing an `S`.
+pub unsafe fn shell_attach<S: Shell>(caller: *mut S, implementation: *mut c_void) -> *mut S {
+    let (shell, is_allocated) = if caller.is_null() {
+        (Box::into_raw(Box::new(S::empty())), true)
+    } else {
+        // SAFETY: writable (caller guarantee); a write does not read the old contents.
+        unsafe { caller.write(S::empty()) };
+        (caller, false)
+    };
+    // SAFETY: `shell` is either the fresh box or the caller's storage just initialised.
+    unsafe { (*shell).attach(implementation, is_allocated) };
+    shell
+}
+
+/// Releases a shell after its implementation was released: a library-allocated shell is freed
+/// (the pointer dangles afterwards, as in libgearman); caller storage is kept and detached
+/// (`is_allocated = is_initialized = false`, `_impl = NULL`).
+///
+/// # Safety
+///
+/// `shell` must be NULL or a live shell; a shell with `is_allocated` must come from [`shell_attach`].
+pub unsafe fn shell_release<S: Shell>(shell: *mut S) {
+    // SAFETY: forwarded caller guarantee.
+    let Some(s) = (unsafe { mut_from(shell) }) else {
+        return;
+    };
+    if s.is_allocated() {
+        // SAFETY: allocated by `shell_attach` with `Box::new` (caller guarantee) and not yet freed.
+        drop(unsafe { Box::from_raw(shell) });
+    } else {
+        s.detach();
+    }
+}
+
 /// Allocates `size` bytes with libc `malloc` (memory C may release with `free`).
 pub fn libc_malloc(size: usize) -> *mut c_void {
     // SAFETY: malloc has no preconditions; a NULL result is handled by the callers.
@@ -90,6 +134,36 @@ mod tests {
         assert_eq!(r, 7);
         assert_eq!(guard(7, || 3), 3);
         assert!(guard_ptr::<u8>(|| panic!("boom")).is_null());
+    }
+
+    #[test]
+    fn shells_in_caller_storage_and_on_the_heap() {
+        use crate::capi::client::gearman_client_st;
+        use crate::capi::task::gearman_task_st;
+        let mut token = 0u8;
+        let implementation: *mut c_void = std::ptr::addr_of_mut!(token).cast();
+        // Caller storage full of garbage: overwritten, same pointer returned.
+        let mut storage = std::mem::MaybeUninit::<gearman_client_st>::uninit();
+        // SAFETY: `storage` is writable; the garbage is never read.
+        unsafe {
+            std::ptr::write_bytes(storage.as_mut_ptr().cast::<u8>(), 0xAB, 16);
+            let p = shell_attach(storage.as_mut_ptr(), implementation);
+            assert_eq!(p, storage.as_mut_ptr());
+            assert!(!(*p).options.is_allocated && (*p).options.is_initialized);
+            assert_eq!(impl_of(p), Some(implementation));
+            shell_release(p);
+            assert!(!(*p).options.is_allocated && !(*p).options.is_initialized);
+            assert_eq!(impl_of(p), None);
+        }
+        // SAFETY: a heap shell created and released here.
+        unsafe {
+            let p = shell_attach(std::ptr::null_mut::<gearman_task_st>(), implementation);
+            assert!((*p).options.is_allocated);
+            assert_eq!(impl_of(p), Some(implementation));
+            shell_release(p);
+            shell_release(std::ptr::null_mut::<gearman_task_st>());
+            assert_eq!(impl_of(std::ptr::null::<gearman_task_st>()), None);
+        }
     }
 
     #[test]

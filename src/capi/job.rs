@@ -23,6 +23,13 @@ pub struct gearman_job_st {
 }
 
 impl Shell for gearman_job_st {
+    fn empty() -> Self {
+        Self {
+            options: Default::default(),
+            _impl: std::ptr::null_mut(),
+        }
+    }
+
     fn impl_ptr(&self) -> *mut c_void {
         self._impl
     }

@@ -22,6 +22,13 @@ pub struct gearman_task_st {
 }
 
 impl Shell for gearman_task_st {
+    fn empty() -> Self {
+        Self {
+            options: Default::default(),
+            _impl: std::ptr::null_mut(),
+        }
+    }
+
     fn impl_ptr(&self) -> *mut c_void {
         self._impl
     }
