@@ -17,6 +17,7 @@ pub mod boundary;
 pub mod callbacks;
 pub mod client;
 pub mod enums;
+pub mod error;
 pub mod function;
 pub mod job;
 pub mod kill;
