@@ -161,3 +161,64 @@ fn every_declared_function_is_exported_with_an_upstream_name() {
         );
     }
 }
+
+/// Upstream's prototypes (`GEARMAN_API <decl>;`) of the functions named in `wanted`, read from
+/// Debian's headers, as `(name, declaration)`.
+fn upstream_prototypes(dir: &Path, wanted: &[String]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for header in headers_under(dir) {
+        let text = std::fs::read_to_string(&header).expect("read upstream header");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("GEARMAN_API") {
+            rest = &rest[at + "GEARMAN_API".len()..];
+            let Some(end) = rest.find(';') else { break };
+            let decl = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
+            let Some(open) = decl.find('(') else { continue };
+            let name = decl[..open]
+                .trim_end()
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if wanted.contains(&name) && !decl.contains('{') {
+                found.push((name, decl));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_declaration_is_compatible_with_the_upstream_prototype() {
+    let Some(debian) = common::reference_tool(DEBIAN_HEADER) else {
+        return;
+    };
+    let declared = declared_functions();
+    let prototypes = upstream_prototypes(debian.parent().expect("libgearman-1.0 dir"), &declared);
+    let named: Vec<&String> = prototypes.iter().map(|(n, _)| n).collect();
+    let unmatched: Vec<&String> = declared.iter().filter(|n| !named.contains(n)).collect();
+    assert!(unmatched.is_empty(), "no upstream prototype found for {unmatched:?}");
+    // Redeclaring a function with an incompatible type is an error in C ("conflicting types").
+    let mut tu = String::from("#include <libgearman-1.0/gearman.h>\n");
+    for (_, decl) in &prototypes {
+        tu.push_str(decl);
+        tu.push_str(";\n");
+    }
+    tu.push_str("int main(void) { return 0; }\n");
+    let scratch = Scratch::new("header-prototypes");
+    let file = scratch.path("prototypes.c");
+    std::fs::write(&file, tu).expect("write prototypes.c");
+    let inc = format!("-I{}", our_include().display());
+    compile(
+        &cc(),
+        &[
+            "-std=c99",
+            inc.as_str(),
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+}
