@@ -197,7 +197,10 @@ fn every_declaration_is_compatible_with_the_upstream_prototype() {
     let prototypes = upstream_prototypes(debian.parent().expect("libgearman-1.0 dir"), &declared);
     let named: Vec<&String> = prototypes.iter().map(|(n, _)| n).collect();
     let unmatched: Vec<&String> = declared.iter().filter(|n| !named.contains(n)).collect();
-    assert!(unmatched.is_empty(), "no upstream prototype found for {unmatched:?}");
+    assert!(
+        unmatched.is_empty(),
+        "no upstream prototype found for {unmatched:?}"
+    );
     // Redeclaring a function with an incompatible type is an error in C ("conflicting types").
     let mut tu = String::from("#include <libgearman-1.0/gearman.h>\n");
     for (_, decl) in &prototypes {

@@ -67,3 +67,40 @@ fn compiles_and_runs_against_our_headers_and_library() {
         assert!(out.lines().any(|l| l == expected), "missing line {expected:?} in:\n{out}");
     }
 }
+
+#[test]
+fn clean_under_address_and_undefined_behaviour_sanitizers() {
+    let scratch = Scratch::new("pure-api-asan");
+    let ours = our_lib_dir(&scratch);
+    let plain = scratch.path("pure_api");
+    build_c(
+        "pure_api.c",
+        "c99",
+        Some(&our_include()),
+        Some(&ours),
+        &plain,
+    );
+    let sanitized = scratch.path("pure_api_asan");
+    let inc = format!("-I{}", our_include().display());
+    let lib = format!("-L{}", ours.display());
+    let src = c_source("pure_api.c");
+    compile(
+        &cc(),
+        &[
+            "-std=c99",
+            "-g",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            inc.as_str(),
+            "-o",
+            sanitized.to_str().expect("utf-8 path"),
+            src.to_str().expect("utf-8 path"),
+            lib.as_str(),
+            "-lgearman",
+        ],
+    );
+    // `run` fails on a sanitizer report (non-zero exit) and the output must not change.
+    let expected = run(&plain, &[], Some(&ours));
+    let checked = run(&sanitized, &[], Some(&ours));
+    assert_same_output("plain build", &expected, "sanitized build", &checked);
+}
