@@ -5,6 +5,11 @@
 //! * [`server`]: a gearmand-compatible job server that can be started in-process.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod client;
+pub mod error;
 pub mod net;
 pub mod protocol;
 pub mod server;
+
+pub use client::Client;
+pub use error::{Error, ReturnCode};

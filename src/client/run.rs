@@ -1,0 +1,591 @@
+//! The run loop: a pull-based state machine that starts new tasks, moves bytes, and turns
+//! replies into [`TaskEvent`]s without ever calling user code.
+
+use super::task::{Mode, Request, TaskId, TaskState};
+use super::Client;
+use crate::error::{Error, ReturnCode};
+use crate::net::link::timeout_error;
+use crate::net::poll::{poll, PollItem};
+use crate::net::servers::atoi_bytes;
+use crate::net::{LinkState, Reply};
+use crate::protocol::Command;
+use std::time::Duration;
+
+/// What a reply did to a task (libgearman's callback slots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// JOB_CREATED: the handle is known.
+    Created,
+    /// WORK_DATA: a chunk of streamed output in the task's `data`.
+    Data,
+    /// WORK_WARNING: a warning in `data`.
+    Warning,
+    /// WORK_STATUS (numerator/denominator updated) or STATUS_RES(_UNIQUE) for status tasks.
+    Status,
+    /// WORK_COMPLETE: the final payload in `data`.
+    Complete,
+    /// WORK_EXCEPTION: the exception text in `data`.
+    Exception,
+    /// WORK_FAIL.
+    Fail,
+}
+
+impl EventKind {
+    /// The task state that remembers this event when its handling is deferred.
+    pub fn resume_state(self) -> TaskState {
+        match self {
+            EventKind::Created => TaskState::Created,
+            EventKind::Data => TaskState::Data,
+            EventKind::Warning => TaskState::Warning,
+            EventKind::Status => TaskState::Status,
+            EventKind::Complete => TaskState::Complete,
+            EventKind::Exception => TaskState::Exception,
+            EventKind::Fail => TaskState::Fail,
+        }
+    }
+}
+
+/// A reply delivered to an event-mode task. `terminal` events end the task once completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskEvent {
+    pub task: TaskId,
+    pub kind: EventKind,
+    pub terminal: bool,
+}
+
+const RUN: &str = "gearman_client_run_tasks";
+
+impl Client {
+    /// Advances the run loop until an event is ready, and returns it; `Ok(None)` when no task
+    /// is active any more (libgearman's SUCCESS). Blocking clients wait (each wait bounded by
+    /// the timeout → TIMEOUT); non-blocking ones return IO_WAIT instead of waiting. Errors:
+    /// NO_SERVERS, COULD_NOT_CONNECT (tasks stay NEW, call again to retry), LOST_CONNECTION
+    /// (the tasks of that connection end with that code), NO_ACTIVE_FDS, server ERROR codes
+    /// (the submission it answered ends with that code).
+    ///
+    /// An event not yet completed (see [`Client::complete_event`]) is returned again.
+    pub fn next_event(&mut self) -> Result<Option<TaskEvent>, Error> {
+        self.pump(None)
+    }
+
+    /// Like [`Client::next_event`], but `Ok(None)` as soon as `target` is finished (or gone).
+    /// Events of other tasks are still returned.
+    pub fn next_event_for(&mut self, target: TaskId) -> Result<Option<TaskEvent>, Error> {
+        self.pump(Some(target))
+    }
+
+    /// The current event was handled: clears the task's `data`, and a terminal event moves the
+    /// task to FINISHED.
+    pub fn complete_event(&mut self) {
+        if let Some(ev) = self.current.take() {
+            if let Some(t) = self.tasks.get_mut(ev.task) {
+                t.data = None;
+            }
+            let state = if ev.terminal {
+                TaskState::Finished
+            } else {
+                TaskState::Work
+            };
+            self.set_state(ev.task, state);
+        }
+    }
+
+    /// The current event was not accepted (a callback returned non-SUCCESS, e.g. PAUSE): the
+    /// task remembers it in its state and the next `next_event` returns it again.
+    pub fn defer_event(&mut self) {
+        if let Some(ev) = self.current {
+            self.set_state(ev.task, ev.kind.resume_state());
+        }
+    }
+
+    /// The event handed out and not yet completed.
+    pub fn current_event(&self) -> Option<TaskEvent> {
+        self.current
+    }
+
+    /// Waits (client timeout) until a connection with pending interest is ready; for
+    /// non-blocking use between IO_WAITs. NO_ACTIVE_FDS when nothing is pending.
+    pub fn wait(&mut self) -> Result<(), Error> {
+        match self.wait_io(true) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn pump(&mut self, target: Option<TaskId>) -> Result<Option<TaskEvent>, Error> {
+        if let Some(ev) = self.current {
+            return Ok(Some(ev));
+        }
+        self.error.reset();
+        for s in &mut self.servers {
+            s.failed = false;
+        }
+        match self.pump_inner(target) {
+            Ok(ev) => Ok(ev),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn pump_inner(&mut self, target: Option<TaskId>) -> Result<Option<TaskEvent>, Error> {
+        loop {
+            if self.new_count > 0 {
+                self.start_new_tasks()?;
+            }
+            self.flush_all()?;
+            if let Some(ev) = self.process_buffered()? {
+                return Ok(Some(ev));
+            }
+            let done = match target {
+                Some(t) => self
+                    .tasks
+                    .get(t)
+                    .map_or(true, |t| t.state == TaskState::Finished),
+                None => self.active == 0,
+            };
+            if done {
+                return Ok(None);
+            }
+            if self.new_count > 0 {
+                continue;
+            }
+            self.wait_io(false)?;
+        }
+    }
+
+    /// Binds every NEW task (newest first) to the first server that can be connected and
+    /// queues its request. Packets are coalesced in the output buffers and flushed later.
+    fn start_new_tasks(&mut self) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::new(
+                ReturnCode::NoServers,
+                RUN,
+                "no servers provided",
+            ));
+        }
+        for id in self.tasks.ids() {
+            if self.tasks.get(id).map(|t| t.state) != Some(TaskState::New) {
+                continue;
+            }
+            let mut last_err = None;
+            let mut bound = false;
+            for si in 0..self.servers.len() {
+                if self.servers[si].failed {
+                    continue;
+                }
+                match self.prepare_link(si) {
+                    Ok(()) => {
+                        self.queue_request(si, id);
+                        bound = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.servers[si].failed = true;
+                        last_err = Some(e);
+                    }
+                }
+            }
+            if !bound {
+                return Err(last_err.unwrap_or_else(|| {
+                    Error::new(
+                        ReturnCode::CouldNotConnect,
+                        RUN,
+                        "no server could be reached",
+                    )
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure server `si` is connected or connecting, with the connection preamble
+    /// (SET_CLIENT_ID, remembered server options) queued on a new connection. A connection
+    /// the server has closed while idle is replaced instead of failing the next submission.
+    pub(crate) fn prepare_link(&mut self, si: usize) -> Result<(), Error> {
+        let s = &mut self.servers[si];
+        if s.link.state() == LinkState::Connected
+            && s.awaiting.is_empty()
+            && s.by_handle.is_empty()
+            && s.status_waiting.is_empty()
+            && !s.link.has_output()
+        {
+            if s.link.fill().is_err() || s.link.is_eof() {
+                s.reset();
+            }
+        }
+        if s.link.state() != LinkState::Closed {
+            return Ok(());
+        }
+        s.reset();
+        s.link.start_connect()?;
+        if let Some(id) = &self.identifier {
+            s.link.queue(Command::SetClientId, &[id]);
+        }
+        for opt in &self.server_options {
+            s.link.queue(Command::OptionReq, &[opt]);
+            s.option_replies += 1;
+        }
+        Ok(())
+    }
+
+    fn queue_request(&mut self, si: usize, id: TaskId) {
+        let s = &mut self.servers[si];
+        let Some(t) = self.tasks.get_mut(id) else {
+            return;
+        };
+        let command = t.request.command();
+        match &t.request {
+            Request::Job { .. } => s
+                .link
+                .queue(command, &[&t.function, &t.unique, &t.workload]),
+            Request::Epoch { when } => {
+                let when = when.to_string();
+                s.link.queue(
+                    command,
+                    &[&t.function, &t.unique, when.as_bytes(), &t.workload],
+                )
+            }
+            Request::Reduce { reducer, .. } => s.link.queue(
+                command,
+                &[&t.function, &t.unique, reducer, b"", &t.workload],
+            ),
+            Request::Status | Request::StatusUnique => s.link.queue(command, &[&t.workload]),
+        }
+        t.server = Some(s.id);
+        if t.request.is_submit() {
+            s.awaiting.push_back(id);
+        } else {
+            s.status_waiting.push(id);
+        }
+        self.set_state(id, TaskState::Work);
+    }
+
+    fn flush_all(&mut self) -> Result<(), Error> {
+        for si in 0..self.servers.len() {
+            if !self.servers[si].link.has_output() {
+                continue;
+            }
+            if let Err(e) = self.servers[si].link.flush() {
+                let sid = self.servers[si].id;
+                if self.abandon_server_tasks(sid, e.code()) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Routes replies already buffered until one produces an event.
+    fn process_buffered(&mut self) -> Result<Option<TaskEvent>, Error> {
+        while let Some((sid, reply)) = self.stash.pop_front() {
+            if let Some(ev) = self.route(sid, reply)? {
+                return Ok(Some(ev));
+            }
+        }
+        for si in 0..self.servers.len() {
+            loop {
+                let sid = self.servers[si].id;
+                match self.servers[si].link.next_reply() {
+                    Ok(Some(reply)) => {
+                        if let Some(ev) = self.route(sid, reply)? {
+                            return Ok(Some(ev));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        if self.abandon_server_tasks(sid, e.code()) {
+                            return Err(e);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Polls every connection with pending interest. `only_wait`: just report readiness
+    /// (for [`Client::wait`]); otherwise finish connects, read and write what is ready.
+    pub(crate) fn wait_io(&mut self, only_wait: bool) -> Result<(), Error> {
+        let mut items: Vec<PollItem> = Vec::with_capacity(self.servers.len());
+        let mut which: Vec<usize> = Vec::with_capacity(self.servers.len());
+        for (i, s) in self.servers.iter().enumerate() {
+            let busy = s.link.state() == LinkState::Connecting
+                || s.link.has_output()
+                || !s.awaiting.is_empty()
+                || !s.by_handle.is_empty()
+                || !s.status_waiting.is_empty()
+                || s.option_replies > 0;
+            if let (true, Some(it)) = (busy, s.link.poll_item()) {
+                items.push(it);
+                which.push(i);
+            }
+        }
+        if items.is_empty() {
+            return Err(Error::new(
+                ReturnCode::NoActiveFds,
+                RUN,
+                "no active file descriptors",
+            ));
+        }
+        let nb = self.options.non_blocking && !only_wait;
+        let timeout = if nb {
+            Some(Duration::ZERO)
+        } else {
+            self.wait_timeout()
+        };
+        let n = poll(&mut items, timeout).map_err(|e| Error::from_io("poll", &e))?;
+        if n == 0 {
+            return Err(if nb {
+                Error::code_only(ReturnCode::IoWait)
+            } else {
+                timeout_error(RUN, items.len(), false)
+            });
+        }
+        if only_wait {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        for (it, si) in items.iter().zip(which) {
+            let got = it.got;
+            if !(got.readable || got.writable || got.error) {
+                continue;
+            }
+            let sid = self.servers[si].id;
+            match self.servers[si].link.state() {
+                LinkState::Connecting => match self.servers[si].link.finish_connect() {
+                    Ok(_) => {}
+                    Err(_) => self.requeue_server_tasks(si),
+                },
+                LinkState::Connected => {
+                    let link = &mut self.servers[si].link;
+                    let r = link.fill().and_then(|_| {
+                        if got.writable {
+                            link.flush().map(|_| ())
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    if let Err(e) = r {
+                        if self.abandon_server_tasks(sid, e.code()) && result.is_ok() {
+                            result = Err(e);
+                        }
+                    }
+                }
+                LinkState::Closed => {}
+            }
+        }
+        result
+    }
+
+    /// A connection attempt failed: its tasks go back to NEW for the next server.
+    fn requeue_server_tasks(&mut self, si: usize) {
+        let sid = self.servers[si].id;
+        for id in self.tasks.ids() {
+            let bound = self
+                .tasks
+                .get(id)
+                .is_some_and(|t| t.server == Some(sid) && t.state != TaskState::Finished);
+            if bound {
+                if let Some(t) = self.tasks.get_mut(id) {
+                    t.server = None;
+                }
+                self.set_state(id, TaskState::New);
+            }
+        }
+        self.servers[si].reset();
+        self.servers[si].failed = true;
+    }
+
+    /// Applies one reply; returns the event it produced for an event-mode task.
+    pub(crate) fn route(&mut self, sid: u64, mut reply: Reply) -> Result<Option<TaskEvent>, Error> {
+        let Some(si) = self.servers.iter().position(|s| s.id == sid) else {
+            return Ok(None);
+        };
+        match reply.command {
+            Command::JobCreated => {
+                let Some(id) = self.servers[si].awaiting.pop_front() else {
+                    return Ok(None);
+                };
+                let handle = strip_nul(reply.arg(0)).to_vec();
+                let Some(t) = self.tasks.get_mut(id) else {
+                    return Ok(None);
+                };
+                if t.state == TaskState::Finished {
+                    return Ok(None);
+                }
+                t.handle.clone_from(&handle);
+                t.known = true;
+                let terminal = t.request.is_background();
+                if terminal {
+                    t.ret = ReturnCode::Success;
+                } else {
+                    self.servers[si].bind_handle(&handle, id);
+                }
+                Ok(self.deliver(id, EventKind::Created, None, terminal))
+            }
+            Command::WorkData
+            | Command::WorkWarning
+            | Command::WorkStatus
+            | Command::WorkComplete
+            | Command::WorkException
+            | Command::WorkFail => {
+                let Some(id) = self.servers[si].task_for_handle(reply.arg(0)) else {
+                    return Ok(None);
+                };
+                let (numerator, denominator) = if reply.command == Command::WorkStatus {
+                    (parse_u32(reply.arg(1)), parse_u32(reply.arg(2)))
+                } else {
+                    (0, 0)
+                };
+                let payload = reply.take_data();
+                let Some(t) = self.tasks.get_mut(id) else {
+                    return Ok(None);
+                };
+                let (kind, terminal) = match reply.command {
+                    Command::WorkData => {
+                        t.known = true;
+                        t.running = true;
+                        (EventKind::Data, false)
+                    }
+                    Command::WorkWarning => (EventKind::Warning, false),
+                    Command::WorkStatus => {
+                        t.numerator = numerator;
+                        t.denominator = denominator;
+                        (EventKind::Status, false)
+                    }
+                    Command::WorkComplete => {
+                        t.ret = ReturnCode::Success;
+                        (EventKind::Complete, true)
+                    }
+                    Command::WorkException => {
+                        t.ret = ReturnCode::WorkException;
+                        t.exception = Some(payload.clone());
+                        t.result = None;
+                        (EventKind::Exception, true)
+                    }
+                    _ => {
+                        t.ret = ReturnCode::WorkFail;
+                        t.result = None;
+                        (EventKind::Fail, true)
+                    }
+                };
+                if terminal {
+                    t.known = false;
+                    t.running = false;
+                    let handle = t.handle.clone();
+                    self.servers[si].unbind_handle(&handle, id);
+                }
+                let data = match kind {
+                    EventKind::Status | EventKind::Fail => None,
+                    _ => Some(payload),
+                };
+                Ok(self.deliver(id, kind, data, terminal))
+            }
+            Command::StatusRes | Command::StatusResUnique => {
+                let key = strip_nul(reply.arg(0));
+                let s = &mut self.servers[si];
+                let tasks = &self.tasks;
+                let Some(pos) = s
+                    .status_waiting
+                    .iter()
+                    .position(|id| tasks.get(*id).is_some_and(|t| t.workload == key))
+                else {
+                    return Ok(None);
+                };
+                let id = s.status_waiting.remove(pos);
+                let num = |i: usize| atoi_bytes(reply.arg(i));
+                let Some(t) = self.tasks.get_mut(id) else {
+                    return Ok(None);
+                };
+                t.known = num(1) != 0;
+                t.running = num(2) != 0;
+                t.numerator = num(3) as u32;
+                t.denominator = parse_u32(reply.arg(4));
+                if reply.command == Command::StatusResUnique {
+                    t.client_count = num(5) as u32;
+                }
+                t.ret = ReturnCode::Success;
+                Ok(self.deliver(id, EventKind::Status, None, true))
+            }
+            Command::Error => {
+                let s = &mut self.servers[si];
+                if s.option_replies > 0 {
+                    s.option_replies -= 1;
+                    return Ok(None);
+                }
+                let code =
+                    ReturnCode::from_server_text(reply.arg(0)).unwrap_or(ReturnCode::ServerError);
+                let text = format!(
+                    "{}:{}",
+                    String::from_utf8_lossy(strip_nul(reply.arg(0))),
+                    String::from_utf8_lossy(reply.arg(1))
+                );
+                if let Some(id) = s.awaiting.pop_front() {
+                    let live = self
+                        .tasks
+                        .get_mut(id)
+                        .filter(|t| t.state != TaskState::Finished)
+                        .map(|t| t.ret = code)
+                        .is_some();
+                    if live {
+                        self.set_state(id, TaskState::Finished);
+                    }
+                }
+                Err(Error::new(code, RUN, text))
+            }
+            Command::OptionRes => {
+                let s = &mut self.servers[si];
+                s.option_replies = s.option_replies.saturating_sub(1);
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Hands a reply to its task: an event for event-mode tasks, accumulation for collect-mode
+    /// ones (which finish silently).
+    fn deliver(
+        &mut self,
+        id: TaskId,
+        kind: EventKind,
+        data: Option<Vec<u8>>,
+        terminal: bool,
+    ) -> Option<TaskEvent> {
+        let t = self.tasks.get_mut(id)?;
+        match t.mode {
+            Mode::Events => {
+                t.data = data;
+                let ev = TaskEvent {
+                    task: id,
+                    kind,
+                    terminal,
+                };
+                self.current = Some(ev);
+                Some(ev)
+            }
+            Mode::Collect => {
+                if let (EventKind::Data | EventKind::Complete, Some(d)) = (kind, data) {
+                    match &mut t.result {
+                        Some(r) => r.extend_from_slice(&d),
+                        None => t.result = Some(d),
+                    }
+                }
+                if terminal {
+                    self.set_state(id, TaskState::Finished);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// A numerator/denominator text: `atoi` over at most 10 characters, as libgearman reads them.
+fn parse_u32(text: &[u8]) -> u32 {
+    atoi_bytes(&text[..text.len().min(10)]) as u32
+}
+
+/// A handle as sent by the server, without one trailing NUL (gearmand appends one to
+/// WORK_FAIL packets it converts from exceptions).
+fn strip_nul(b: &[u8]) -> &[u8] {
+    b.strip_suffix(b"\0").unwrap_or(b)
+}
