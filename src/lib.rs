@@ -10,6 +10,8 @@ pub mod error;
 pub mod net;
 pub mod protocol;
 pub mod server;
+pub mod worker;
 
 pub use client::Client;
 pub use error::{Error, ReturnCode};
+pub use worker::Worker;

@@ -31,6 +31,7 @@ pub mod task;
 pub mod unique;
 
 pub use run::{EventKind, TaskEvent};
+pub(crate) use sync::validate_identifier;
 pub use sync::{JobStatus, UniqueStatus};
 pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 

@@ -5,6 +5,7 @@ pub mod buffer;
 pub mod link;
 pub mod poll;
 pub mod servers;
+pub mod wake;
 
 pub use buffer::{Buffer, Connection, ReadOutcome};
 pub use link::{Link, LinkState, Reply};
