@@ -229,6 +229,9 @@ impl Worker {
                     s.option_replies -= 1;
                 }
                 Command::OptionRes => return Ok(Grabbed::NoJob),
+                // A late answer to an earlier work result (e.g. JOB_NOT_FOUND for a job the
+                // server already re-queued after CAN_DO_TIMEOUT): nothing to do with it.
+                Command::Error => {}
                 Command::JobAssign | Command::JobAssignUniq | Command::JobAssignAll => {
                     s.grab_pending = false;
                     return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
