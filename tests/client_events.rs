@@ -67,9 +67,7 @@ fn streamed_events_arrive_in_order_with_their_payloads() {
                 assert!(t.job_handle().starts_with(b"H:"));
                 seen.push("created".to_string());
             }
-            EventKind::Status => {
-                seen.push(format!("status {}/{}", t.numerator(), t.denominator()))
-            }
+            EventKind::Status => seen.push(format!("status {}/{}", t.numerator(), t.denominator())),
             EventKind::Data => {
                 assert!(t.is_running());
                 seen.push(format!("data {data}"))
@@ -141,7 +139,10 @@ fn exceptions_with_and_without_the_option() {
     })
     .expect("run");
     assert_eq!(kinds, [EventKind::Created, EventKind::Exception]);
-    assert_eq!(c.task(id).expect("task").exception(), Some(&b"unhandled"[..]));
+    assert_eq!(
+        c.task(id).expect("task").exception(),
+        Some(&b"unhandled"[..])
+    );
 }
 
 #[test]
@@ -155,7 +156,11 @@ fn pause_redelivers_the_same_event() {
     let mut pass = |c: &mut Client| {
         c.run_tasks(|c, ev| {
             if ev.kind == EventKind::Data {
-                let d = c.task(ev.task).and_then(|t| t.data()).unwrap_or(b"").to_vec();
+                let d = c
+                    .task(ev.task)
+                    .and_then(|t| t.data())
+                    .unwrap_or(b"")
+                    .to_vec();
                 if d == b"d1" {
                     first_data_calls += 1;
                     if first_data_calls == 1 {
@@ -220,9 +225,15 @@ fn coalesced_submissions_run_once() {
     let ta = a.add_task(FG, b"slow", Some(b"same"), b"x").expect("a");
     let tb = b.add_task(FG, b"slow", Some(b"same"), b"x").expect("b");
     // Both submissions are in before the first one finishes.
-    assert_eq!(a.next_event().expect("a").expect("ev").kind, EventKind::Created);
+    assert_eq!(
+        a.next_event().expect("a").expect("ev").kind,
+        EventKind::Created
+    );
     a.complete_event();
-    assert_eq!(b.next_event().expect("b").expect("ev").kind, EventKind::Created);
+    assert_eq!(
+        b.next_event().expect("b").expect("ev").kind,
+        EventKind::Created
+    );
     b.complete_event();
     assert_eq!(
         a.task(ta).expect("t").job_handle(),
@@ -232,7 +243,11 @@ fn coalesced_submissions_run_once() {
         let mut result = Vec::new();
         c.run_tasks(|c, ev| {
             if ev.kind == EventKind::Complete {
-                result = c.task(ev.task).and_then(|t| t.data()).unwrap_or(b"").to_vec();
+                result = c
+                    .task(ev.task)
+                    .and_then(|t| t.data())
+                    .unwrap_or(b"")
+                    .to_vec();
             }
             ReturnCode::Success
         })

@@ -63,7 +63,10 @@ fn one_megabyte_round_trip() {
     expect.reverse();
     assert_eq!(out.len(), expect.len());
     assert!(out == expect, "payload corrupted");
-    assert!(took < Duration::from_secs(5), "1 MB round trip took {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "1 MB round trip took {took:?}"
+    );
 }
 
 #[test]
@@ -110,7 +113,10 @@ fn background_priorities_reach_the_worker_in_priority_order() {
         .len()
         == 3));
     let got = seen.lock().expect("lock").clone();
-    assert_eq!(got, vec![b"high".to_vec(), b"normal".to_vec(), b"low".to_vec()]);
+    assert_eq!(
+        got,
+        vec![b"high".to_vec(), b"normal".to_vec(), b"low".to_vec()]
+    );
 }
 
 #[test]
@@ -190,7 +196,9 @@ fn cancel_job_is_refused_by_the_server() {
     let h = c
         .submit_background(Priority::Normal, b"never", None, b"x")
         .expect("bg");
-    let e = c.cancel_job(&h).expect_err("gearmand refuses client WORK_FAIL");
+    let e = c
+        .cancel_job(&h)
+        .expect_err("gearmand refuses client WORK_FAIL");
     assert_eq!(e.code(), ReturnCode::JobNotFound);
     assert!(e.message().contains("JOB_NOT_FOUND"), "{}", e.message());
 }
@@ -252,7 +260,11 @@ fn namespace_prefixes_client_and_worker_names() {
     let mut result = Vec::new();
     c.run_tasks(|c, ev| {
         if ev.kind == EventKind::Complete {
-            result = c.task(ev.task).and_then(|t| t.data()).unwrap_or(b"").to_vec();
+            result = c
+                .task(ev.task)
+                .and_then(|t| t.data())
+                .unwrap_or(b"")
+                .to_vec();
         }
         ReturnCode::Success
     })

@@ -21,6 +21,8 @@ pub(crate) struct ServerConn {
     pub(crate) option_replies: usize,
     /// Connecting to it failed during the current call: try the next server.
     pub(crate) failed: bool,
+    /// Why the last asynchronous connection attempt failed (reported as COULD_NOT_CONNECT).
+    pub(crate) connect_error: Option<crate::error::Error>,
 }
 
 impl ServerConn {
@@ -33,6 +35,7 @@ impl ServerConn {
             status_waiting: Vec::new(),
             option_replies: 0,
             failed: false,
+            connect_error: None,
         }
     }
 

@@ -119,6 +119,7 @@ impl Client {
         self.error.reset();
         for s in &mut self.servers {
             s.failed = false;
+            s.connect_error = None;
         }
         match self.pump_inner(target) {
             Ok(ev) => Ok(ev),
@@ -166,7 +167,7 @@ impl Client {
             if self.tasks.get(id).map(|t| t.state) != Some(TaskState::New) {
                 continue;
             }
-            let mut last_err = None;
+            let mut last_err = self.servers.iter().find_map(|s| s.connect_error.clone());
             let mut bound = false;
             for si in 0..self.servers.len() {
                 if self.servers[si].failed {
@@ -354,7 +355,10 @@ impl Client {
             match self.servers[si].link.state() {
                 LinkState::Connecting => match self.servers[si].link.finish_connect() {
                     Ok(_) => {}
-                    Err(_) => self.requeue_server_tasks(si),
+                    Err(e) => {
+                        self.requeue_server_tasks(si);
+                        self.servers[si].connect_error = Some(e);
+                    }
                 },
                 LinkState::Connected => {
                     let link = &mut self.servers[si].link;
