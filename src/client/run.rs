@@ -203,15 +203,13 @@ impl Client {
     /// the server has closed while idle is replaced instead of failing the next submission.
     pub(crate) fn prepare_link(&mut self, si: usize) -> Result<(), Error> {
         let s = &mut self.servers[si];
-        if s.link.state() == LinkState::Connected
+        let idle = s.link.state() == LinkState::Connected
             && s.awaiting.is_empty()
             && s.by_handle.is_empty()
             && s.status_waiting.is_empty()
-            && !s.link.has_output()
-        {
-            if s.link.fill().is_err() || s.link.is_eof() {
-                s.reset();
-            }
+            && !s.link.has_output();
+        if idle && (s.link.fill().is_err() || s.link.is_eof()) {
+            s.reset();
         }
         if s.link.state() != LinkState::Closed {
             return Ok(());

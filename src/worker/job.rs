@@ -84,6 +84,16 @@ impl Worker {
                 "the connection the job came from is gone",
             ));
         };
+        // A server that closed the connection would swallow the first write silently: look
+        // for its EOF before sending.
+        if s.link.fill().is_err() || s.link.is_eof() {
+            s.lost();
+            return self.fail(Error::new(
+                ReturnCode::LostConnection,
+                "gearman_job_send",
+                "lost connection to server (EOF)",
+            ));
+        }
         s.link.queue(command, args);
         // Job results are always written out completely, even on a non-blocking worker.
         if let Err(e) = s.link.flush_blocking(None) {
