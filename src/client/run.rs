@@ -55,6 +55,10 @@ pub struct TaskEvent {
 
 const RUN: &str = "gearman_client_run_tasks";
 
+/// A connection idle for longer than this is checked for a server-side close before it
+/// carries a new request (a busy one would have shown the EOF already).
+const STALE_CHECK_AFTER: Duration = Duration::from_millis(500);
+
 impl Client {
     /// Advances the run loop until an event is ready, and returns it; `Ok(None)` when no task
     /// is active any more (libgearman's SUCCESS). Blocking clients wait (each wait bounded by
@@ -204,6 +208,7 @@ impl Client {
     pub(crate) fn prepare_link(&mut self, si: usize) -> Result<(), Error> {
         let s = &mut self.servers[si];
         let idle = s.link.state() == LinkState::Connected
+            && s.link.idle_for() > STALE_CHECK_AFTER
             && s.awaiting.is_empty()
             && s.by_handle.is_empty()
             && s.status_waiting.is_empty()

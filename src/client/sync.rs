@@ -314,6 +314,14 @@ impl Client {
         Ok(())
     }
 
+    /// Stores an identifier without sending it now (new connections send it first); for
+    /// copying settings, e.g. `gearman_client_clone`. Same validation as `set_identifier`.
+    pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
+        validate_identifier(id, "gearman_client_set_identifier")?;
+        self.identifier = Some(id.to_vec());
+        Ok(())
+    }
+
     /// Validates and stores the client identifier, then sends SET_CLIENT_ID to every server
     /// (send failures are ignored). New connections send it before anything else.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {

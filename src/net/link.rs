@@ -13,7 +13,7 @@ use crate::protocol::{Command, Magic};
 use mio::net::TcpStream;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// An owned packet received from a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,12 @@ pub struct Link {
     output: Buffer,
     /// The peer closed its side; packets still buffered may be read first.
     eof: bool,
+    /// When bytes last arrived (or the connection was made).
+    last_input: Instant,
 }
+
+/// The free space `Buffer::read_from` always offers to one read.
+const SHORT_READ: usize = 64 * 1024;
 
 /// Decode limits for replies: the wire allows payloads up to 4 GiB.
 const LIMITS: Limits = Limits {
@@ -92,7 +97,13 @@ impl Link {
             input: Buffer::new(),
             output: Buffer::new(),
             eof: false,
+            last_input: Instant::now(),
         }
+    }
+
+    /// Time since bytes last arrived on this connection (or since it was made).
+    pub fn idle_for(&self) -> Duration {
+        self.last_input.elapsed()
     }
 
     pub fn state(&self) -> LinkState {
@@ -173,6 +184,7 @@ impl Link {
             return Ok(false);
         }
         self.state = LinkState::Connected;
+        self.last_input = Instant::now();
         Ok(true)
     }
 
@@ -262,7 +274,15 @@ impl Link {
                     self.eof = true;
                     return Ok(total);
                 }
-                Ok(n) => total += n,
+                Ok(n) => {
+                    total += n;
+                    self.last_input = Instant::now();
+                    // `read_from` offers at least SHORT_READ bytes: a shorter read drained
+                    // the socket, so skip the read that would only say EAGAIN.
+                    if n < SHORT_READ {
+                        return Ok(total);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {

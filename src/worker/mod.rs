@@ -272,6 +272,14 @@ impl Worker {
         self.identifier.as_deref()
     }
 
+    /// Stores an identifier without sending it now (new connections send it first), e.g. for
+    /// `gearman_worker_clone` or the IDENTIFIER option. Validated like `set_identifier`.
+    pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
+        crate::client::validate_identifier(id, "gearman_worker_set_identifier")?;
+        self.identifier = Some(id.to_vec());
+        Ok(())
+    }
+
     /// Removes the identifier (new connections send none).
     pub fn clear_identifier(&mut self) {
         self.identifier = None;
