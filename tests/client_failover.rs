@@ -166,3 +166,28 @@ fn identifier_is_sent_to_the_server() {
     let workers = admin.admin_list("workers");
     assert!(workers.contains("my-client-7"), "{workers}");
 }
+
+#[test]
+fn server_options_are_replayed_after_a_reconnect() {
+    let mut server = TestServer::start(&[]);
+    let port = server.port;
+    let w = spawn_worker(&server.addr(), |w| {
+        w.add_function("exc", 0, |_| WorkResult::Exception(b"boom".to_vec()))
+            .expect("register");
+    });
+    let mut c = Client::new();
+    c.add_server("127.0.0.1", port).expect("add");
+    c.set_timeout(10_000);
+    c.enable_exceptions().expect("exceptions");
+    let e = c.do_job("exc", b"1").expect_err("exception");
+    assert_eq!(e.code(), ReturnCode::WorkException);
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(5));
+    drop(server);
+    let _server = TestServer::start_on_port(port, &[]);
+    // The client reconnects and sends OPTION_REQ exceptions again before the submission;
+    // without it the server would turn the exception into WORK_FAIL.
+    let e = c.do_job("exc", b"2").expect_err("exception again");
+    assert_eq!(e.code(), ReturnCode::WorkException);
+    drop(w);
+}

@@ -435,24 +435,44 @@ impl Client {
         }
     }
 
-    /// Ends every task bound to a server with `code` (no event) and closes the connection.
+    /// A connection broke: requests it had not acknowledged yet (no JOB_CREATED / STATUS_RES)
+    /// go back to NEW once, to be sent again on a fresh connection (foreground jobs die with
+    /// their connection on the server, and the unique makes a resent background job coalesce);
+    /// every other task bound to it ends with `code` (no event). Returns true if some task
+    /// ended, i.e. the caller should report the error.
     pub(crate) fn abandon_server_tasks(&mut self, server: u64, code: ReturnCode) -> bool {
-        let mut any = false;
+        let mut unanswered: std::collections::HashSet<TaskId> = Default::default();
+        if let Some(s) = self.servers.iter().find(|s| s.id == server) {
+            unanswered.extend(s.awaiting.iter().copied());
+            unanswered.extend(s.status_waiting.iter().copied());
+        }
+        let mut ended = false;
         for id in self.tasks.ids() {
             let bound = self
                 .tasks
                 .get(id)
                 .is_some_and(|t| t.server == Some(server) && t.state != TaskState::Finished);
-            if bound {
-                any = true;
-                if let Some(t) = self.tasks.get_mut(id) {
+            if !bound {
+                continue;
+            }
+            if self.current.is_some_and(|e| e.task == id) {
+                self.current = None;
+            }
+            let retry = unanswered.contains(&id) && self.tasks.get(id).is_some_and(|t| !t.resent);
+            if let Some(t) = self.tasks.get_mut(id) {
+                t.server = None;
+                if retry {
+                    t.resent = true;
+                } else {
                     t.ret = code;
                     t.known = false;
                     t.running = false;
                 }
-                if self.current.is_some_and(|e| e.task == id) {
-                    self.current = None;
-                }
+            }
+            if retry {
+                self.set_state(id, TaskState::New);
+            } else {
+                ended = true;
                 self.set_state(id, TaskState::Finished);
             }
         }
@@ -460,6 +480,6 @@ impl Client {
             s.reset();
         }
         self.stash.retain(|(sid, _)| *sid != server);
-        any
+        ended
     }
 }

@@ -358,6 +358,23 @@ impl Client {
         args: &[&[u8]],
         want: impl Fn(Command) -> bool,
     ) -> Result<Reply, Error> {
+        let reused = self.servers[si].link.state() == LinkState::Connected;
+        match self.exchange_once(si, command, args, &want) {
+            // A connection the server closed while idle: try once more on a fresh one.
+            Err(e) if reused && e.code() == ReturnCode::LostConnection => {
+                self.exchange_once(si, command, args, &want)
+            }
+            r => r,
+        }
+    }
+
+    fn exchange_once(
+        &mut self,
+        si: usize,
+        command: Command,
+        args: &[&[u8]],
+        want: &impl Fn(Command) -> bool,
+    ) -> Result<Reply, Error> {
         let timeout = self.wait_timeout();
         let sid = self.servers[si].id;
         self.prepare_link(si)?;

@@ -158,6 +158,8 @@ pub struct Task {
     pub(crate) data: Option<Vec<u8>>,
     pub(crate) result: Option<Vec<u8>>,
     pub(crate) exception: Option<Vec<u8>>,
+    /// Already sent again once after its connection broke before the server answered.
+    pub(crate) resent: bool,
 }
 
 impl Task {
@@ -188,6 +190,7 @@ impl Task {
             data: None,
             result: None,
             exception: None,
+            resent: false,
         }
     }
 
