@@ -270,3 +270,40 @@ fn unreachable_server_is_could_not_connect() {
     assert_eq!(e.code(), ReturnCode::CouldNotConnect);
     assert!(start.elapsed() < Duration::from_secs(1));
 }
+
+#[test]
+fn non_blocking_worker_returns_no_jobs_then_waits_for_noop() {
+    let server = TestServer::start(&[]);
+    let mut w = worker_for(&server);
+    w.register_with(b"nb", 0, Callback::None).expect("register");
+    w.set_non_blocking(true);
+    w.set_timeout(5000);
+    // Nothing queued: after PRE_SLEEP a non-blocking grab returns NO_JOBS (or IO_WAIT while
+    // the server's answer is on its way).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match w.grab_job(true) {
+            Err(e) if e.code() == ReturnCode::NoJobs => break,
+            Err(e) if e.code() == ReturnCode::IoWait => w.wait().expect("wait"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Instant::now() < deadline);
+    }
+    let mut c = client_for(&server);
+    let h = c
+        .submit_background(Priority::Normal, b"nb", None, b"x")
+        .expect("bg");
+    // The NOOP wakes the wait; the next grabs get the job.
+    w.wait().expect("noop arrives");
+    let job = loop {
+        match w.grab_job(true) {
+            Ok(job) => break job,
+            Err(e) if e.code() == ReturnCode::IoWait || e.code() == ReturnCode::NoJobs => {
+                w.wait().expect("wait")
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+        assert!(Instant::now() < deadline);
+    };
+    assert_eq!(job.handle(), &h[..]);
+}
