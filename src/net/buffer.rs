@@ -107,6 +107,17 @@ pub enum ReadOutcome {
     Closed(usize),
 }
 
+/// What [`Connection::fill_bounded`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The socket is drained (would block); this many bytes arrived.
+    Drained(usize),
+    /// The read limit was reached; more may be waiting.
+    More(usize),
+    /// The peer closed its side after this many bytes.
+    Closed(usize),
+}
+
 /// A non-blocking TCP connection with its input and output buffers.
 #[derive(Debug)]
 pub struct Connection {
@@ -144,6 +155,26 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Ok(ReadOutcome::Open(total))
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Like [`Connection::fill`], but stops once `limit` bytes arrived so that one busy peer
+    /// cannot grow the input buffer without bound; the caller processes and calls again.
+    pub fn fill_bounded(&mut self, hint: usize, limit: usize) -> io::Result<Fill> {
+        let mut total = 0;
+        loop {
+            match self.input.read_from(&mut self.stream, hint) {
+                Ok(0) => return Ok(Fill::Closed(total)),
+                Ok(n) => {
+                    total += n;
+                    if total >= limit {
+                        return Ok(Fill::More(total));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained(total)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }

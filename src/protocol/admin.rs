@@ -209,19 +209,31 @@ mod tests {
         assert_eq!(p("SHOW JOBS"), AdminCommand::ShowJobs);
         assert_eq!(p("show unique jobs"), AdminCommand::ShowUniqueJobs);
         assert_eq!(p("cancel job H:1"), AdminCommand::CancelJob(b"H:1"));
-        assert_eq!(p("create Function abc"), AdminCommand::CreateFunction(b"abc"));
+        assert_eq!(
+            p("create Function abc"),
+            AdminCommand::CreateFunction(b"abc")
+        );
         assert_eq!(p("drop function x"), AdminCommand::DropFunction(b"x"));
         assert_eq!(
             p("maxqueue f 1 2"),
-            AdminCommand::MaxQueue { function: b"f", limits: [1, 1, 1] }
+            AdminCommand::MaxQueue {
+                function: b"f",
+                limits: [1, 1, 1]
+            }
         );
         assert_eq!(
             p("maxqueue f 0 5 1"),
-            AdminCommand::MaxQueue { function: b"f", limits: [0, 5, 1] }
+            AdminCommand::MaxQueue {
+                function: b"f",
+                limits: [0, 5, 1]
+            }
         );
         assert_eq!(
             p("maxqueue f"),
-            AdminCommand::MaxQueue { function: b"f", limits: [0, 0, 0] }
+            AdminCommand::MaxQueue {
+                function: b"f",
+                limits: [0, 0, 0]
+            }
         );
     }
 
@@ -237,7 +249,8 @@ mod tests {
         assert_eq!(reply("cancel foo H:1"), "ERR UNKNOWN_ERROR\r\n");
         assert_eq!(reply("show jobs x"), "ERR UNKNOWN_SHOW_ARGUMENTS\r\n");
         assert_eq!(reply("show foo"), "ERR UNKNOWN_SHOW_ARGUMENTS\r\n");
-        let inval = "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+";
+        let inval =
+            "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+";
         assert_eq!(reply("create"), format!("{inval}create\r\n"));
         assert_eq!(reply("create foo bar"), format!("{inval}create\r\n"));
         assert_eq!(reply("drop function a b"), format!("{inval}drop\r\n"));
