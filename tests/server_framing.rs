@@ -73,7 +73,10 @@ fn type_43_and_above_close_silently() {
     for kind in [43u32, 99, 0x0100_0000] {
         let mut c = s.connect();
         c.send_raw(&packet(common::REQ, kind, &[]));
-        assert!(c.is_closed(Duration::from_secs(3)), "type {kind} must close");
+        assert!(
+            c.is_closed(Duration::from_secs(3)),
+            "type {kind} must close"
+        );
     }
     // The server itself is fine.
     let mut c = s.connect();
@@ -158,7 +161,10 @@ fn broken_connection_does_not_affect_others_or_queued_jobs() {
     let mut w = s.connect();
     w.can_do(&["keep"]);
     let (h1, f1, d1) = w.grab_job();
-    assert_eq!((h1.clone(), f1, d1), (handle.clone(), b"keep".to_vec(), b"payload".to_vec()));
+    assert_eq!(
+        (h1.clone(), f1, d1),
+        (handle.clone(), b"keep".to_vec(), b"payload".to_vec())
+    );
     let (h2, _, d2) = w.grab_job();
     assert_eq!((h2, d2), (bg_handle, b"bgdata".to_vec()));
     w.work(WORK_COMPLETE, &h1, b"done");

@@ -183,7 +183,11 @@ impl Conn {
         match self.try_recv(wait) {
             None => false,
             Some(p) if p.kind == NOOP && p.payload.is_empty() => true,
-            Some(p) => panic!("expected NOOP or nothing, got {} {:?}", p.kind, show(&p.payload)),
+            Some(p) => panic!(
+                "expected NOOP or nothing, got {} {:?}",
+                p.kind,
+                show(&p.payload)
+            ),
         }
     }
 
