@@ -6,6 +6,8 @@
 //! real gearmand 1.1.20 behaviour.
 #![allow(dead_code)]
 
+pub mod proto;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
