@@ -6,7 +6,8 @@ pub const MAX_TOKENS: usize = 5;
 /// Splits an admin line (without its line end) into tokens.
 ///
 /// Tokens are separated by spaces and runs of spaces are skipped, except that a leading
-/// space yields an empty first token (gearmand then answers "unknown command").
+/// space yields an empty first token (gearmand then answers "unknown command") and trailing
+/// spaces yield an empty last token.
 /// Returns `None` when the line has more than [`MAX_TOKENS`] tokens.
 pub fn tokenize(line: &[u8]) -> Option<Vec<&[u8]>> {
     let mut tokens = Vec::new();
@@ -14,13 +15,23 @@ pub fn tokenize(line: &[u8]) -> Option<Vec<&[u8]>> {
     if rest.first() == Some(&b' ') {
         tokens.push(&rest[..0]);
     }
+    let mut after_token = false;
     loop {
+        let before = rest.len();
         while rest.first() == Some(&b' ') {
             rest = &rest[1..];
         }
         if rest.is_empty() {
+            // Spaces after the last word make one empty final token, as in gearmand.
+            if after_token && rest.len() != before {
+                tokens.push(&rest[..0]);
+                if tokens.len() > MAX_TOKENS {
+                    return None;
+                }
+            }
             break;
         }
+        after_token = true;
         let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
         tokens.push(&rest[..end]);
         if tokens.len() > MAX_TOKENS {
@@ -183,13 +194,18 @@ mod tests {
     fn splits() {
         assert_eq!(tokenize(b"status").unwrap(), vec![&b"status"[..]]);
         assert_eq!(
-            tokenize(b"cancel  job H:1 ").unwrap(),
+            tokenize(b"cancel  job H:1").unwrap(),
             vec![&b"cancel"[..], b"job", b"H:1"]
+        );
+        assert_eq!(
+            tokenize(b"show jobs  ").unwrap(),
+            vec![&b"show"[..], b"jobs", b""]
         );
         assert_eq!(tokenize(b" status").unwrap(), vec![&b""[..], b"status"]);
         assert_eq!(tokenize(b"").unwrap(), Vec::<&[u8]>::new());
         assert!(tokenize(b"maxqueue a b c d").is_some());
         assert!(tokenize(b"maxqueue a b c d e f").is_none());
+        assert!(tokenize(b"a b c d e ").is_none());
     }
 
     fn p(line: &str) -> AdminCommand<'_> {
