@@ -53,7 +53,8 @@ pub enum AdminCommand<'a> {
     CancelJob(&'a [u8]),
     CreateFunction(&'a [u8]),
     DropFunction(&'a [u8]),
-    /// `maxqueue FUNC [N]` or `maxqueue FUNC H N L`: limits for high, normal, low; 0 = unlimited.
+    /// `maxqueue FUNC [ALL | HIGH NORMAL | HIGH NORMAL LOW]`: limits per priority (high, normal,
+    /// low); 0 or less = unlimited, a missing one is unlimited.
     MaxQueue {
         function: &'a [u8],
         limits: [i64; 3],
@@ -173,7 +174,8 @@ pub fn parse<'a>(tokens: &[&'a [u8]]) -> AdminCommand<'a> {
         let limits = match tokens {
             [_] => return AdminCommand::Error(AdminError::InvalidArguments("maxqueue")),
             [_, _] => [0; 3],
-            [_, _, all] | [_, _, all, _] => [atoi(all); 3],
+            [_, _, all] => [atoi(all); 3],
+            [_, _, high, normal] => [atoi(high), atoi(normal), 0],
             [_, _, high, normal, low, ..] => [atoi(high), atoi(normal), atoi(low)],
             [] => [0; 3],
         };
@@ -234,7 +236,7 @@ mod tests {
             p("maxqueue f 1 2"),
             AdminCommand::MaxQueue {
                 function: b"f",
-                limits: [1, 1, 1]
+                limits: [1, 2, 0]
             }
         );
         assert_eq!(

@@ -72,6 +72,12 @@ impl Core {
             self.peers.send(id, Command::Noop, &[]);
         } else if let Some(s) = self.peers.get_mut(id) {
             s.sleeping = true;
+            // As gearmand, going to sleep cancels the CAN_DO_TIMEOUT of the jobs it holds.
+            for job_id in &s.assigned {
+                if let Some(job) = self.jobs.get_mut(job_id) {
+                    job.assign_gen += 1;
+                }
+            }
         }
     }
 

@@ -38,8 +38,13 @@ impl Core {
                     when,
                     ..Kind::bg(Priority::Normal)
                 },
-                // gearmand closes the connection when the time overflows strtoll.
-                None => return Verdict::Close,
+                // gearmand 1.1.20 logs this and answers nothing, leaving the client waiting;
+                // we answer with an ERROR so the submission gets its one reply.
+                None => {
+                    self.peers
+                        .error(id, "INVALID_ARGUMENT", "Epoch time out of range");
+                    return Verdict::Keep;
+                }
             },
             Command::SubmitReduceJob => Kind {
                 reducer: Some(p.arg(2)),
