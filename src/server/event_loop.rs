@@ -193,8 +193,10 @@ impl Server {
                     continue;
                 }
                 let id = token.0;
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.serve(id);
+                if ev.is_read_closed() || ev.is_error() {
+                    self.serve(id, false);
+                } else if ev.is_readable() {
+                    self.serve(id, true);
                 }
                 if ev.is_writable() {
                     self.flush(id);
@@ -261,7 +263,7 @@ impl Server {
     }
 
     /// Reads from a connection and processes its frames, batch by batch.
-    fn serve(&mut self, id: ConnId) {
+    fn serve(&mut self, id: ConnId, short_read_drains: bool) {
         loop {
             let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
                 return;
@@ -270,7 +272,9 @@ impl Server {
                 return;
             }
             conn.last_active = Instant::now();
-            let fill = conn.c.fill_bounded(conn.want, READ_BATCH);
+            let fill = conn
+                .c
+                .fill_bounded(conn.want, READ_BATCH, short_read_drains);
             if !self.process(id) {
                 return;
             }
@@ -393,7 +397,8 @@ impl Server {
                 if eof {
                     self.end_of_input(id);
                 } else {
-                    self.serve(id);
+                    // The socket was not read while paused: drain it fully.
+                    self.serve(id, false);
                 }
             }
             // Output produced by the resumed input goes out on the next round.
