@@ -382,7 +382,9 @@ impl Server {
     fn flush_dirty(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
         self.core.take_dirty(&mut dirty);
-        for &id in &dirty {
+        // Newest first: a submission dirties the client (JOB_CREATED) before the woken
+        // workers (NOOP), and the workers are on the critical path.
+        for &id in dirty.iter().rev() {
             self.flush(id);
         }
         dirty.clear();
