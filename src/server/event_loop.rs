@@ -23,6 +23,10 @@ const WAKER: Token = Token(usize::MAX);
 const LISTENER_BASE: usize = usize::MAX / 2;
 /// Bytes read from one connection before its frames are processed.
 const READ_BATCH: usize = 1 << 20;
+/// Least cap on one connection's unsent output. Its own requests stop being read at the
+/// (smaller) backlog limit; this cap catches output that other connections produce for it
+/// (forwarded work results) when it never reads them.
+const MIN_PENDING_CAP: usize = 128 << 20;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -78,6 +82,8 @@ pub struct Server {
     limits: Limits,
     keepalive: KeepaliveParams,
     max_backlog: usize,
+    /// Pending output beyond which a connection that does not read is dropped.
+    max_pending: usize,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
 }
@@ -120,6 +126,7 @@ impl Server {
             },
             keepalive,
             max_backlog: config.max_output_backlog,
+            max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
             dirty: Vec::new(),
             resume: Vec::new(),
         })
@@ -422,7 +429,15 @@ impl Server {
                     conn.paused = false;
                     self.resume.push(id);
                 }
-                r
+                if r.is_ok() && s.out.len() > self.max_pending {
+                    log::warning(format_args!(
+                        "connection {id} does not read its output ({} bytes pending): closing",
+                        s.out.len()
+                    ));
+                    Err(io::Error::other("output limit exceeded"))
+                } else {
+                    r
+                }
             }
             None => conn.c.flush_and_rearm(registry),
         };
