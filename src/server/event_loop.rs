@@ -105,13 +105,29 @@ impl Server {
             retries: config.keepalive.count,
         };
         let on_listener = config.keepalive.on_listener.then_some(&keepalive);
+        // Like gearmand, listen on every address that can be bound (e.g. IPv4 only on a host
+        // without IPv6); fail only when none can.
         let mut listeners = Vec::new();
-        for (i, addr) in config.listen.iter().enumerate() {
-            let mut l = listener::bind(*addr, config.backlog, on_listener)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            poll.registry()
-                .register(&mut l, Token(LISTENER_BASE + i), Interest::READABLE)?;
-            listeners.push(l);
+        let mut first_error = None;
+        for addr in &config.listen {
+            match listener::bind(*addr, config.backlog, on_listener) {
+                Ok(mut l) => {
+                    let token = Token(LISTENER_BASE + listeners.len());
+                    poll.registry()
+                        .register(&mut l, token, Interest::READABLE)?;
+                    listeners.push(l);
+                }
+                Err(e) => {
+                    let e = io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+                    log::warning(format_args!("{e}"));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(first_error.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no listen address")
+            }));
         }
         Ok(Server {
             poll,
