@@ -110,6 +110,11 @@ impl TestServer {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The `--pid-file` path the harness passed to the server.
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("gearmand.pid")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
