@@ -43,11 +43,16 @@ fn php_cmd(php: &PathBuf, s: &TestServer, name: &str) -> Command {
 fn php_worker(php: &PathBuf, s: &TestServer) -> ChildGuard {
     let mut w = ChildGuard::spawn(&mut php_cmd(php, s, "worker.php"));
     w.wait_for_line("ready", T);
-    assert!(
-        eventually(T, || common::proto::status_of(s, "whoami")
+    let registered = |f: &str| {
+        common::proto::status_of(s, f)
             .map(|l| l.ends_with("\t1"))
-            .unwrap_or(false)),
-        "PHP worker never registered"
+            .unwrap_or(false)
+    };
+    assert!(
+        eventually(T, || ["reverse", "chatty", "failing", "throwing", "whoami"]
+            .iter()
+            .all(|f| registered(f))),
+        "PHP worker never registered all its functions"
     );
     w
 }
