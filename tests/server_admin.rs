@@ -8,7 +8,8 @@ const INCOMPLETE: &str =
     "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+";
 
 /// The `workers` lines as (fd, ip, "CLIENTID : FUNCS") after checking the fixed parts.
-fn worker_lines(listing: &str) -> Vec<(u32, String, String)> {
+/// (gearmand shows a connection that is being closed with fd -1 for a moment.)
+fn worker_lines(listing: &str) -> Vec<(i64, String, String)> {
     assert!(listing.ends_with(".\n"), "{listing:?}");
     listing
         .strip_suffix(".\n")
@@ -19,7 +20,7 @@ fn worker_lines(listing: &str) -> Vec<(u32, String, String)> {
             let fd = it
                 .next()
                 .unwrap()
-                .parse::<u32>()
+                .parse::<i64>()
                 .unwrap_or_else(|_| panic!("fd in {l:?}"));
             let ip = it.next().unwrap().to_string();
             (
@@ -242,7 +243,7 @@ fn workers_lists_every_connection_with_id_and_abilities() {
     assert_eq!(rest, want);
 
     // Distinct connections have distinct descriptors.
-    let fds: std::collections::HashSet<u32> = worker_lines(&a.admin_list("workers"))
+    let fds: std::collections::HashSet<i64> = worker_lines(&a.admin_list("workers"))
         .into_iter()
         .map(|(fd, _, _)| fd)
         .collect();

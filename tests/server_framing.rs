@@ -194,3 +194,26 @@ fn zero_length_payloads_and_split_writes_are_handled() {
     c.send_raw(&bytes[7..]);
     c.expect_pkt(ECHO_RES, b"split");
 }
+
+#[test]
+fn payload_of_a_zero_field_command_is_skipped() {
+    // gearmand 1.1.20 ignores a payload sent with a type that takes no arguments and reads
+    // the following packet normally.
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.submit(SUBMIT_JOB_BG, "f", b"", b"d");
+    c.can_do(&["f"]);
+    c.send_raw(&packet(common::REQ, PRE_SLEEP, &[b"zz"]));
+    c.expect_pkt(NOOP, b"");
+    c.send_raw(&packet(common::REQ, GRAB_JOB, &[b"xx"]));
+    c.expect_pkt(JOB_ASSIGN, b"P:1\0f\0d");
+    c.send_raw(&packet(common::REQ, GRAB_JOB_UNIQ, &[b"abc"]));
+    c.expect_pkt(NO_JOB, b"");
+    c.send_raw(&packet(common::REQ, RESET_ABILITIES, &[b"zzz"]));
+    c.send_raw(&packet(common::REQ, NOOP, &[b"abc"]));
+    c.expect_error("INVALID_COMMAND", "Command not expected");
+    c.sync();
+    // RESET_ABILITIES took effect (and requeued the job held by this connection).
+    let listing = s.connect().admin_list("status");
+    assert_eq!(listing, "f\t1\t0\t0\n.\n");
+}

@@ -257,15 +257,18 @@ fn epoch_overflow_gets_no_job() {
         SUBMIT_JOB_EPOCH,
         &[b"f", b"", b"99999999999999999999999", b"d"],
     );
-    // gearmand 1.1.20 logs an error and answers nothing; the connection stays usable.
-    match c.try_recv(QUIET) {
+    // gearmand 1.1.20 logs an error and answers nothing; it may or may not close the
+    // connection (racy). Ours may answer with an ERROR and keeps the connection.
+    match c.try_recv_or_closed(QUIET) {
         None => {}
         Some(p) => assert!(
             common::is_ours() && p.kind == ERROR,
             "overflowing epoch: {p:?}"
         ),
     }
-    c.sync();
+    if common::is_ours() {
+        c.sync();
+    }
     assert_eq!(show_jobs(&s), ".\n");
 }
 

@@ -191,6 +191,39 @@ impl Conn {
         }
     }
 
+    /// Reads one packet; `None` on timeout *or* when the server closed the connection.
+    pub fn try_recv_or_closed(&mut self, wait: Duration) -> Option<Pkt> {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let r = self.read_packet_or_eof();
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        r
+    }
+
+    fn read_packet_or_eof(&mut self) -> Option<Pkt> {
+        use std::io::Read;
+        let mut header = [0u8; 12];
+        let mut got = 0;
+        while got < 12 {
+            match self.stream.read(&mut header[got..]) {
+                Ok(0) => return None,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) if got == 0 => return None,
+                Err(e) => panic!("read inside a packet header: {e}"),
+            }
+        }
+        let len = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
+        let mut payload = vec![0u8; len];
+        self.stream.read_exact(&mut payload).expect("payload");
+        Some(Pkt {
+            magic: [header[0], header[1], header[2], header[3]],
+            kind: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+            payload,
+        })
+    }
+
     /// Reads one text line (up to and including `\n`) without sending anything.
     pub fn read_line(&mut self) -> String {
         use std::io::Read;
