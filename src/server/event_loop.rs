@@ -402,31 +402,38 @@ impl Server {
         }
     }
 
+    /// Flushes every connection with new output; connections whose backlog drained are
+    /// resumed, and what they produce is flushed in the same round.
     fn flush_dirty(&mut self) {
-        let mut dirty = std::mem::take(&mut self.dirty);
-        self.core.take_dirty(&mut dirty);
-        // Newest first: a submission dirties the client (JOB_CREATED) before the woken
-        // workers (NOOP), and the workers are on the critical path.
-        for &id in dirty.iter().rev() {
-            self.flush(id);
-        }
-        dirty.clear();
-        self.dirty = dirty;
-        while let Some(id) = self.resume.pop() {
-            if self.process(id) {
-                let eof = self
-                    .conns
-                    .get(id)
-                    .and_then(|c| c.as_ref())
-                    .is_some_and(|c| c.eof);
-                if eof {
-                    self.end_of_input(id);
-                } else {
-                    // The socket was not read while paused: drain it fully.
-                    self.serve(id, false);
+        loop {
+            let mut dirty = std::mem::take(&mut self.dirty);
+            self.core.take_dirty(&mut dirty);
+            if dirty.is_empty() && self.resume.is_empty() {
+                self.dirty = dirty;
+                return;
+            }
+            // Newest first: a submission dirties the client (JOB_CREATED) before the woken
+            // workers (NOOP), and the workers are on the critical path.
+            for &id in dirty.iter().rev() {
+                self.flush(id);
+            }
+            dirty.clear();
+            self.dirty = dirty;
+            while let Some(id) = self.resume.pop() {
+                if self.process(id) {
+                    let eof = self
+                        .conns
+                        .get(id)
+                        .and_then(|c| c.as_ref())
+                        .is_some_and(|c| c.eof);
+                    if eof {
+                        self.end_of_input(id);
+                    } else {
+                        // The socket was not read while paused: drain it fully.
+                        self.serve(id, false);
+                    }
                 }
             }
-            // Output produced by the resumed input goes out on the next round.
         }
     }
 
