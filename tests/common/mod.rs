@@ -6,6 +6,9 @@
 //! real gearmand 1.1.20 behaviour.
 #![allow(dead_code)]
 
+pub mod procs;
+pub mod proto;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -154,6 +157,11 @@ impl TestServer {
 
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The `--pid-file` path the harness passed to the server.
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("gearmand.pid")
     }
 
     pub fn pid(&self) -> u32 {
