@@ -48,6 +48,8 @@ impl Worker {
                 "no functions have been registered",
             ));
         }
+        // Waiting for work is bounded by the timeout as a whole, not per wake-up.
+        let mut deadline = Deadline::start(self.wait_timeout());
         loop {
             let n = self.servers.len();
             let mut any_connected = false;
@@ -88,7 +90,7 @@ impl Worker {
                     }));
                 }
                 // Every server went away: wait for the next reconnection attempt.
-                self.sleep_until_retry()?;
+                self.sleep_until_retry(&mut deadline)?;
                 continue;
             }
             if !sleep {
@@ -105,7 +107,7 @@ impl Worker {
             if self.non_blocking {
                 return Err(Error::new(ReturnCode::NoJobs, GRAB, "no jobs available"));
             }
-            self.sleep_for_noop()?;
+            self.sleep_for_noop(&mut deadline)?;
         }
     }
 
@@ -248,7 +250,7 @@ impl Worker {
     }
 
     /// After PRE_SLEEP: waits for a NOOP on any connection, the wake-up pipe, or the timeout.
-    fn sleep_for_noop(&mut self) -> Result<(), Error> {
+    fn sleep_for_noop(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
         let mut items = vec![PollItem::new(self.wake.read_fd(), true, false)];
         let mut which = Vec::new();
         for (i, s) in self.servers.iter().enumerate() {
@@ -259,10 +261,14 @@ impl Worker {
         }
         // Lost servers are retried while sleeping, so their return is noticed.
         let retry = self.next_retry();
-        let (timeout, is_retry) = shorter(self.wait_timeout(), retry);
+        let (timeout, is_retry) = shorter(deadline.remaining(), retry);
         let n = poll(&mut items, timeout).map_err(|e| Error::from_io(GRAB, &e))?;
         if n == 0 {
-            if is_retry || !self.timeout_return {
+            if is_retry {
+                return Ok(());
+            }
+            if !self.timeout_return {
+                *deadline = Deadline::start(self.wait_timeout());
                 return Ok(());
             }
             return Err(timeout_error(GRAB, which.len(), true));
@@ -285,15 +291,18 @@ impl Worker {
     }
 
     /// Waits (wake-up pipe only) until the next reconnection attempt or the timeout.
-    fn sleep_until_retry(&mut self) -> Result<(), Error> {
-        let (timeout, is_retry) = shorter(self.wait_timeout(), self.next_retry());
+    fn sleep_until_retry(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
+        let (timeout, is_retry) = shorter(deadline.remaining(), self.next_retry());
         let mut items = [PollItem::new(self.wake.read_fd(), true, false)];
         let n = poll(&mut items, timeout).map_err(|e| Error::from_io(GRAB, &e))?;
         if n > 0 {
             return self.check_wake();
         }
-        if !is_retry && self.timeout_return {
-            return Err(timeout_error(GRAB, 0, true));
+        if !is_retry {
+            if self.timeout_return {
+                return Err(timeout_error(GRAB, 0, true));
+            }
+            *deadline = Deadline::start(self.wait_timeout());
         }
         Ok(())
     }
@@ -444,5 +453,19 @@ fn shorter(timeout: Option<Duration>, retry: Option<Duration>) -> (Option<Durati
         (Some(t), Some(r)) if r < t => (Some(r), true),
         (None, Some(r)) => (Some(r), true),
         (t, _) => (t, false),
+    }
+}
+
+/// An optional point in time after which waiting stops.
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn start(timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.map(|t| Instant::now() + t))
+    }
+
+    /// Time left (None = unbounded).
+    fn remaining(&self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
     }
 }
