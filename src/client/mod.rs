@@ -458,7 +458,10 @@ impl Client {
             if self.current.is_some_and(|e| e.task == id) {
                 self.current = None;
             }
-            let retry = unanswered.contains(&id) && self.tasks.get(id).is_some_and(|t| !t.resent);
+            // Only a plain disconnect is retried; a server that speaks garbage is not.
+            let retry = code == ReturnCode::LostConnection
+                && unanswered.contains(&id)
+                && self.tasks.get(id).is_some_and(|t| !t.resent);
             if let Some(t) = self.tasks.get_mut(id) {
                 t.server = None;
                 if retry {

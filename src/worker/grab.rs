@@ -54,6 +54,8 @@ impl Worker {
             let n = self.servers.len();
             let mut any_connected = false;
             let mut last_err = None;
+            // A server that sent something unreadable (reported when nobody had work).
+            let mut garbled = None;
             for k in 0..n {
                 let si = (self.resume + k) % n;
                 if let Err(e) = self.ensure_connected(si) {
@@ -72,6 +74,9 @@ impl Worker {
                     Ok(Grabbed::NoJob) => {}
                     Err(e) if is_link_error(e.code()) => {
                         self.servers[si].lost();
+                        if e.code() != ReturnCode::LostConnection {
+                            garbled = Some(e.clone());
+                        }
                         last_err = Some(e);
                     }
                     Err(e) => return Err(e),
@@ -94,7 +99,8 @@ impl Worker {
                 continue;
             }
             if !sleep {
-                return Err(Error::new(ReturnCode::NoJobs, GRAB, "no jobs available"));
+                return Err(garbled
+                    .unwrap_or_else(|| Error::new(ReturnCode::NoJobs, GRAB, "no jobs available")));
             }
             for s in &mut self.servers {
                 if s.link.is_connected() {
