@@ -70,6 +70,50 @@ pub enum Outcome {
     Retry,
 }
 
+impl Outcome {
+    /// libgearman 1.1.20's mapping for a v1 callback (`gearman_worker_fn`) that set `*ret_ptr`
+    /// to `ret` and returned `result`: SUCCESS → complete, SHUTDOWN → complete and return
+    /// SHUTDOWN, LOST_CONNECTION → retry (drop the connections), anything else → WORK_FAIL
+    /// and return that value. Values outside the enum come back as `Err(raw)`: the caller
+    /// sends WORK_FAIL (`Outcome::Fail`) and returns the raw value itself.
+    pub fn from_v1(ret: i32, result: Vec<u8>) -> Result<Outcome, i32> {
+        match ReturnCode::from_i32(ret) {
+            Some(ReturnCode::Success) => Ok(Outcome::Success(result)),
+            Some(ReturnCode::Shutdown) => Ok(Outcome::Shutdown(result)),
+            Some(ReturnCode::LostConnection) => Ok(Outcome::Retry),
+            Some(code) if code != ReturnCode::MaxReturn => Ok(Outcome::Fail(code)),
+            _ => Err(ret),
+        }
+    }
+
+    /// The mapping for a v2 callback (`gearman_function_fn`) returning `ret`: SUCCESS →
+    /// empty complete; SHUTDOWN → empty complete and return SHUTDOWN; FAIL (24) or
+    /// WORK_EXCEPTION → WORK_FAIL, return WORK_FAIL; ERROR (19) → retry. Anything else is
+    /// treated as ERROR, with the INVALID_ARGUMENT error libgearman records
+    /// ("Worker returned invalid gearman_return_t: <name>").
+    pub fn from_v2(ret: i32) -> (Outcome, Option<Error>) {
+        match ReturnCode::from_i32(ret) {
+            Some(ReturnCode::Success) => (Outcome::Success(Vec::new()), None),
+            Some(ReturnCode::Shutdown) => (Outcome::Shutdown(Vec::new()), None),
+            Some(ReturnCode::WorkFail | ReturnCode::WorkException) => {
+                (Outcome::Fail(ReturnCode::WorkFail), None)
+            }
+            Some(ReturnCode::WorkError) => (Outcome::Retry, None),
+            _ => (
+                Outcome::Retry,
+                Some(Error::new(
+                    ReturnCode::InvalidArgument,
+                    "gearman_worker_work",
+                    format!(
+                        "Worker returned invalid gearman_return_t: {}",
+                        ReturnCode::strerror(ret)
+                    ),
+                )),
+            ),
+        }
+    }
+}
+
 impl Worker {
     fn send_for_job(&mut self, job: &Job, command: Command, args: &[&[u8]]) -> Result<(), Error> {
         let Some(s) = self
@@ -250,5 +294,34 @@ impl JobContext<'_> {
     /// Ends the job with an exception now.
     pub fn send_exception(&mut self, text: &[u8]) -> Result<(), Error> {
         self.worker.job_send_exception(self.job, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_and_v2_result_mapping() {
+        assert_eq!(
+            Outcome::from_v1(0, b"r".to_vec()),
+            Ok(Outcome::Success(b"r".to_vec()))
+        );
+        assert_eq!(Outcome::from_v1(2, vec![]), Ok(Outcome::Shutdown(vec![])));
+        assert_eq!(Outcome::from_v1(14, vec![]), Ok(Outcome::Retry));
+        assert_eq!(
+            Outcome::from_v1(23, vec![]),
+            Ok(Outcome::Fail(ReturnCode::WorkException))
+        );
+        assert_eq!(Outcome::from_v1(1000, vec![]), Err(1000));
+        assert_eq!(Outcome::from_v2(0).0, Outcome::Success(vec![]));
+        assert_eq!(Outcome::from_v2(24).0, Outcome::Fail(ReturnCode::WorkFail));
+        assert_eq!(Outcome::from_v2(23).0, Outcome::Fail(ReturnCode::WorkFail));
+        assert_eq!(Outcome::from_v2(19), (Outcome::Retry, None));
+        let (o, e) = Outcome::from_v2(35);
+        assert_eq!(o, Outcome::Retry);
+        let e = e.expect("error recorded");
+        assert_eq!(e.code(), ReturnCode::InvalidArgument);
+        assert!(e.message().contains("GEARMAN_NO_JOBS"));
     }
 }
