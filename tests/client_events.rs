@@ -261,3 +261,49 @@ fn coalesced_submissions_run_once() {
     let t1 = c.add_task(FG, b"slow", Some(b"#"), b"abc").expect("t");
     assert_eq!(c.task(t1).expect("t").unique(), b"634628250");
 }
+
+#[test]
+fn thousands_of_tasks_and_parallel_clients() {
+    let server = TestServer::start(&[]);
+    let _w1 = busy_worker(&server);
+    let _w2 = busy_worker(&server);
+    let mut c = client_for(&server);
+    let n = 3000;
+    for i in 0..n {
+        c.add_task(FG, b"early", None, format!("{i}").as_bytes())
+            .expect("task");
+    }
+    let mut completes = 0;
+    c.run_tasks(|c, ev| {
+        if ev.kind == EventKind::Complete {
+            completes += 1;
+            // Free each task as soon as it is done, as FREE_TASKS does.
+            assert!(c.free_task(ev.task).is_some());
+        }
+        ReturnCode::Success
+    })
+    .expect("run");
+    assert_eq!(completes, n);
+    assert!(!c.has_tasks());
+    assert!(!c.has_active_tasks());
+
+    let port = server.port;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut c = Client::new();
+                c.add_server("127.0.0.1", port).expect("add");
+                c.set_timeout(10_000);
+                for i in 0..200 {
+                    let out = c
+                        .do_job("stream", format!("{t}-{i}").as_bytes())
+                        .expect("do");
+                    assert_eq!(out, b"d1d2done");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+}

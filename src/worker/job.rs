@@ -116,6 +116,7 @@ impl Outcome {
 
 impl Worker {
     fn send_for_job(&mut self, job: &Job, command: Command, args: &[&[u8]]) -> Result<(), Error> {
+        let timeout = self.wait_timeout();
         let Some(s) = self
             .servers
             .iter_mut()
@@ -139,8 +140,10 @@ impl Worker {
             ));
         }
         s.link.queue(command, args);
-        // Job results are always written out completely, even on a non-blocking worker.
-        if let Err(e) = s.link.flush_blocking(None) {
+        // Job results are written out completely even on a non-blocking worker; a server
+        // that stops reading for longer than the timeout (at least 1 s) fails the send.
+        let wait = timeout.map(|t| t.max(std::time::Duration::from_secs(1)));
+        if let Err(e) = s.link.flush_blocking(wait) {
             s.lost();
             return self.fail(e);
         }
