@@ -213,7 +213,8 @@ impl Error {
         self.code
     }
 
-    /// The formatted message; empty for codes libgearman records without one.
+    /// The formatted message; empty for codes libgearman records without one (a
+    /// WORK_EXCEPTION from [`Client::do_job`](crate::Client::do_job) carries the worker's text).
     pub fn message(&self) -> &str {
         &self.message
     }

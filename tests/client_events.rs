@@ -126,6 +126,8 @@ fn exceptions_with_and_without_the_option() {
     c.enable_exceptions().expect("exceptions");
     let e = c.do_job("exc", b"x").expect_err("exception");
     assert_eq!(e.code(), ReturnCode::WorkException);
+    assert_eq!(e.message(), "unhandled");
+    assert_eq!(c.error_state().text(), Some("GEARMAN_WORK_EXCEPTION"));
     let id = c.add_task(FG, b"exc", None, b"x").expect("task");
     let mut kinds = Vec::new();
     c.run_tasks(|c, ev| {

@@ -59,7 +59,8 @@ impl Client {
 
     /// Submits a foreground job (SUBMIT_JOB) and waits for its result: WORK_DATA chunks and
     /// the WORK_COMPLETE payload concatenated. WORK_FAIL / WORK_EXCEPTION become errors with
-    /// those codes.
+    /// those codes (an exception's error message is the worker's text; exceptions are only
+    /// forwarded after [`Client::enable_exceptions`], otherwise the server reports WORK_FAIL).
     pub fn do_job(&mut self, function: &str, workload: &[u8]) -> Result<Vec<u8>, Error> {
         self.do_job_with(Priority::Normal, function.as_bytes(), None, workload)
     }
@@ -92,6 +93,13 @@ impl Client {
         };
         match task.return_code() {
             ReturnCode::Success => Ok(task.take_result().unwrap_or_default()),
+            // The error slot shows "GEARMAN_WORK_EXCEPTION" as in libgearman; the returned
+            // error carries the worker's exception text.
+            ReturnCode::WorkException => {
+                self.error.set_code(ReturnCode::WorkException);
+                let text = String::from_utf8_lossy(task.exception().unwrap_or(b"")).into_owned();
+                Err(Error::with_message(ReturnCode::WorkException, text))
+            }
             code => self.fail(Error::new(
                 code,
                 "gearman_client_do",

@@ -90,7 +90,7 @@ impl Outcome {
     /// empty complete; SHUTDOWN → empty complete and return SHUTDOWN; FAIL (24) or
     /// WORK_EXCEPTION → WORK_FAIL, return WORK_FAIL; ERROR (19) → retry. Anything else is
     /// treated as ERROR, with the INVALID_ARGUMENT error libgearman records
-    /// ("Worker returned invalid gearman_return_t: <name>").
+    /// (`Worker returned invalid gearman_return_t: <name>`).
     pub fn from_v2(ret: i32) -> (Outcome, Option<Error>) {
         match ReturnCode::from_i32(ret) {
             Some(ReturnCode::Success) => (Outcome::Success(Vec::new()), None),
