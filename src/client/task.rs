@@ -160,6 +160,8 @@ pub struct Task {
     pub(crate) exception: Option<Vec<u8>>,
     /// Already sent again once after its connection broke before the server answered.
     pub(crate) resent: bool,
+    /// Opaque value for the layer above (the C layer keeps its task shell's address here).
+    pub(crate) tag: usize,
 }
 
 impl Task {
@@ -191,7 +193,19 @@ impl Task {
             result: None,
             exception: None,
             resent: false,
+            tag: 0,
         }
+    }
+
+    /// The opaque value stored with [`Task::set_tag`] (0 by default).
+    pub fn tag(&self) -> usize {
+        self.tag
+    }
+
+    /// Stores an opaque value with the task, e.g. the address of a foreign handle, so an
+    /// event's [`TaskId`] leads straight to it.
+    pub fn set_tag(&mut self, tag: usize) {
+        self.tag = tag;
     }
 
     /// The request kind.
