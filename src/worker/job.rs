@@ -328,3 +328,14 @@ mod tests {
         assert!(e.message().contains("GEARMAN_NO_JOBS"));
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn client_and_worker_can_move_between_threads() {
+        assert_send::<crate::Client>();
+        assert_send::<crate::Worker>();
+    }
+}

@@ -90,7 +90,7 @@ impl WorkerConn {
     }
 }
 
-/// A Gearman worker. See the [module documentation](self).
+/// A Gearman worker. See the [module documentation](self). `Send`: one thread at a time.
 pub struct Worker {
     pub(crate) servers: Vec<WorkerConn>,
     next_server_id: u64,
@@ -312,7 +312,7 @@ impl Worker {
     /// CAN_DO_TIMEOUT (seconds, enforced by the server). Sent with the next grab.
     pub fn add_function<F>(&mut self, name: &str, timeout: u32, handler: F) -> Result<(), Error>
     where
-        F: FnMut(&mut JobContext<'_>) -> WorkResult + 'static,
+        F: FnMut(&mut JobContext<'_>) -> WorkResult + Send + 'static,
     {
         self.register_with(name.as_bytes(), timeout, Callback::Rust(Box::new(handler)))
     }

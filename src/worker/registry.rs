@@ -16,8 +16,8 @@ pub enum WorkResult {
     Retry,
 }
 
-/// A Rust job handler.
-pub type Handler = Box<dyn FnMut(&mut JobContext<'_>) -> WorkResult>;
+/// A Rust job handler (`Send`, so a worker can move to another thread).
+pub type Handler = Box<dyn FnMut(&mut JobContext<'_>) -> WorkResult + Send>;
 
 /// What runs a function's jobs.
 pub enum Callback {
