@@ -310,6 +310,12 @@ impl Client {
     /// Polls every connection with pending interest. `only_wait`: just report readiness
     /// (for [`Client::wait`]); otherwise finish connects, read and write what is ready.
     pub(crate) fn wait_io(&mut self, only_wait: bool) -> Result<(), Error> {
+        // Replies already read (e.g. by a synchronous helper) need no waiting.
+        if only_wait
+            && (!self.stash.is_empty() || self.servers.iter().any(|s| s.link.has_buffered_reply()))
+        {
+            return Ok(());
+        }
         let mut items: Vec<PollItem> = Vec::with_capacity(self.servers.len());
         let mut which: Vec<usize> = Vec::with_capacity(self.servers.len());
         for (i, s) in self.servers.iter().enumerate() {
