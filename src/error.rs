@@ -7,6 +7,8 @@ use std::fmt;
 macro_rules! return_codes {
     ($($name:ident = $num:literal, $text:literal;)*) => {
         /// `gearman_return_t`: the outcome of an operation, numbered exactly as in libgearman 1.1.20.
+        /// Each variant is upstream's enumerator without the `GEARMAN_` prefix ([`ReturnCode::name`]).
+        #[allow(missing_docs)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(i32)]
         pub enum ReturnCode {
@@ -209,6 +211,7 @@ impl Error {
         e
     }
 
+    /// The return code.
     pub fn code(&self) -> ReturnCode {
         self.code
     }
@@ -290,6 +293,7 @@ impl ErrorState {
         self.errno = 0;
     }
 
+    /// The current code.
     pub fn code(&self) -> ReturnCode {
         self.code
     }
@@ -299,6 +303,7 @@ impl ErrorState {
         &self.message
     }
 
+    /// The saved errno (0 unless the code is ERRNO).
     pub fn errno(&self) -> i32 {
         self.errno
     }

@@ -68,13 +68,17 @@ pub struct ClientOptions {
 /// Parameters of a new task (see [`Client::add_task_with`]).
 #[derive(Debug, Clone)]
 pub struct NewTask<'a> {
+    /// What to send (job kind and priority, or a status request).
     pub request: Request,
     /// Function name without the namespace.
     pub function: &'a [u8],
     /// None or empty: a time-based UUID; `#`: murmur3 of the workload; else verbatim.
     pub unique: Option<&'a [u8]>,
+    /// The workload (copied into the task).
     pub workload: Vec<u8>,
+    /// Events for every reply, or collected silently.
     pub mode: Mode,
+    /// Which API created it (for the C layer).
     pub kind: TaskKind,
 }
 
@@ -199,10 +203,12 @@ impl Client {
 
     // ----- settings -----
 
+    /// The current option flags.
     pub fn options(&self) -> ClientOptions {
         self.options
     }
 
+    /// Replaces the option flags.
     pub fn set_options(&mut self, options: ClientOptions) {
         self.options = options;
     }
@@ -217,6 +223,7 @@ impl Client {
         self.timeout_ms
     }
 
+    /// Sets the per-wait timeout in ms (−1 = infinite, 0 = fail any wait at once).
     pub fn set_timeout(&mut self, ms: i32) {
         self.timeout_ms = ms;
     }
@@ -225,6 +232,7 @@ impl Client {
         crate::net::poll::timeout_from_ms(self.timeout_ms)
     }
 
+    /// The namespace prefix, if any.
     pub fn namespace(&self) -> Option<&[u8]> {
         self.namespace.as_deref()
     }
@@ -235,6 +243,7 @@ impl Client {
         self.namespace = namespace.map(<[u8]>::to_vec);
     }
 
+    /// The identifier sent with SET_CLIENT_ID, if any.
     pub fn identifier(&self) -> Option<&[u8]> {
         self.identifier.as_deref()
     }
@@ -254,6 +263,7 @@ impl Client {
         &self.error
     }
 
+    /// The error slot, writable (the C layer resets it like libgearman).
     pub fn error_state_mut(&mut self) -> &mut ErrorState {
         &mut self.error
     }
@@ -356,10 +366,12 @@ impl Client {
         Ok(self.insert(task))
     }
 
+    /// A task by id; `None` for freed (stale) ids.
     pub fn task(&self, id: TaskId) -> Option<&Task> {
         self.tasks.get(id)
     }
 
+    /// A task by id, writable.
     pub fn task_mut(&mut self, id: TaskId) -> Option<&mut Task> {
         self.tasks.get_mut(id)
     }
@@ -379,6 +391,7 @@ impl Client {
         self.tasks.ids()
     }
 
+    /// True if any task (finished or not) is still attached.
     pub fn has_tasks(&self) -> bool {
         self.tasks.len() > 0
     }

@@ -48,8 +48,11 @@ impl EventKind {
 /// A reply delivered to an event-mode task. `terminal` events end the task once completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskEvent {
+    /// The task the reply belongs to.
     pub task: TaskId,
+    /// What the reply was.
     pub kind: EventKind,
+    /// Completing this event finishes the task.
     pub terminal: bool,
 }
 

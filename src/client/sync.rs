@@ -12,19 +12,28 @@ use crate::protocol::Command;
 /// Answer to a status query by job handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct JobStatus {
+    /// The server knows the job.
     pub known: bool,
+    /// A worker is running it.
     pub running: bool,
+    /// Progress numerator last reported by the worker.
     pub numerator: u32,
+    /// Progress denominator last reported by the worker.
     pub denominator: u32,
 }
 
 /// Answer to a status query by unique (STATUS_RES_UNIQUE also counts waiting clients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UniqueStatus {
+    /// The server knows the job.
     pub known: bool,
+    /// A worker is running it.
     pub running: bool,
+    /// Progress numerator last reported by the worker.
     pub numerator: u32,
+    /// Progress denominator last reported by the worker.
     pub denominator: u32,
+    /// Clients waiting for the job.
     pub client_count: u32,
 }
 

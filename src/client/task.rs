@@ -14,17 +14,29 @@ pub struct TaskId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum TaskState {
+    /// Not sent yet.
     New = 0,
+    /// Being sent.
     Submit = 1,
+    /// Streaming a workload (unused).
     Workload = 2,
+    /// Sent; waiting for replies.
     Work = 3,
+    /// A deferred JOB_CREATED event.
     Created = 4,
+    /// A deferred WORK_DATA event.
     Data = 5,
+    /// A deferred WORK_WARNING event.
     Warning = 6,
+    /// A deferred status event.
     Status = 7,
+    /// A deferred WORK_COMPLETE event.
     Complete = 8,
+    /// A deferred WORK_EXCEPTION event.
     Exception = 9,
+    /// A deferred WORK_FAIL event.
     Fail = 10,
+    /// Done.
     Finished = 11,
 }
 
@@ -51,9 +63,12 @@ impl TaskState {
 /// `gearman_job_priority_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Priority {
+    /// SUBMIT_JOB_HIGH(_BG).
     High = 0,
+    /// SUBMIT_JOB(_BG).
     #[default]
     Normal = 1,
+    /// SUBMIT_JOB_LOW(_BG).
     Low = 2,
 }
 
@@ -62,13 +77,23 @@ pub enum Priority {
 pub enum Request {
     /// SUBMIT_JOB, _HIGH, _LOW and their _BG variants.
     Job {
+        /// Queue priority.
         priority: Priority,
+        /// Done once the server created the job (no results come back).
         background: bool,
     },
     /// SUBMIT_JOB_EPOCH: a background job to run at a Unix time.
-    Epoch { when: i64 },
+    Epoch {
+        /// Seconds since 1970 (0 = now).
+        when: i64,
+    },
     /// SUBMIT_REDUCE_JOB(_BACKGROUND) with the reducer function's name.
-    Reduce { reducer: Vec<u8>, background: bool },
+    Reduce {
+        /// The reducer function's name.
+        reducer: Vec<u8>,
+        /// SUBMIT_REDUCE_JOB_BACKGROUND.
+        background: bool,
+    },
     /// GET_STATUS for a job handle.
     Status,
     /// GET_STATUS_UNIQUE for a unique.
@@ -131,8 +156,11 @@ pub enum Mode {
 /// FREE_TASKS and never runs the context-free function for DO tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskKind {
+    /// `add_task*`.
     AddTask = 0,
+    /// `gearman_execute`.
     Execute = 1,
+    /// `gearman_client_do*` and the other synchronous helpers.
     Do = 2,
 }
 
@@ -213,10 +241,12 @@ impl Task {
         &self.request
     }
 
+    /// How replies are consumed.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// Which API created the task.
     pub fn kind(&self) -> TaskKind {
         self.kind
     }
@@ -256,22 +286,27 @@ impl Task {
         &self.handle
     }
 
+    /// The state (NEW, WORK, FINISHED, or where a deferred event resumes).
     pub fn state(&self) -> TaskState {
         self.state
     }
 
+    /// The server knows the job (JOB_CREATED, WORK_DATA, or a status answer).
     pub fn is_known(&self) -> bool {
         self.known
     }
 
+    /// A worker is running it (WORK_DATA or a status answer).
     pub fn is_running(&self) -> bool {
         self.running
     }
 
+    /// Last numerator from WORK_STATUS or a status answer.
     pub fn numerator(&self) -> u32 {
         self.numerator
     }
 
+    /// Last denominator from WORK_STATUS or a status answer.
     pub fn denominator(&self) -> u32 {
         self.denominator
     }

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 /// An owned packet received from a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The packet type.
     pub command: Command,
+    /// The arguments in wire order (fields, then the data blob if the type has one).
     pub args: Vec<Vec<u8>>,
 }
 
@@ -41,8 +43,11 @@ impl Reply {
 /// Where a link is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
+    /// No socket.
     Closed,
+    /// A non-blocking connect is in progress.
     Connecting,
+    /// Ready for packets.
     Connected,
 }
 
@@ -66,6 +71,7 @@ fn need(input: &Buffer) -> usize {
 /// A connection to one configured server.
 #[derive(Debug)]
 pub struct Link {
+    /// The server this link connects to.
     pub server: ServerAddress,
     stream: Option<TcpStream>,
     state: LinkState,
@@ -88,6 +94,7 @@ const LIMITS: Limits = Limits {
 };
 
 impl Link {
+    /// A closed link to `server`.
     pub fn new(server: ServerAddress) -> Link {
         Link {
             server,
@@ -106,14 +113,17 @@ impl Link {
         self.last_input.elapsed()
     }
 
+    /// Where the link is in its life.
     pub fn state(&self) -> LinkState {
         self.state
     }
 
+    /// True once connected.
     pub fn is_connected(&self) -> bool {
         self.state == LinkState::Connected
     }
 
+    /// The socket descriptor while a socket exists.
     pub fn fd(&self) -> Option<RawFd> {
         self.stream.as_ref().map(|s| s.as_raw_fd())
     }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 /// Readiness wanted from, or reported for, one descriptor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ready {
+    /// Data to read (or EOF).
     pub readable: bool,
+    /// Room to write (or a finished connect).
     pub writable: bool,
     /// POLLERR / POLLHUP / POLLNVAL.
     pub error: bool,
@@ -19,12 +21,16 @@ pub struct Ready {
 /// One descriptor to watch.
 #[derive(Debug, Clone, Copy)]
 pub struct PollItem {
+    /// The descriptor.
     pub fd: RawFd,
+    /// What to wait for.
     pub want: Ready,
+    /// What `poll` reported.
     pub got: Ready,
 }
 
 impl PollItem {
+    /// An item waiting for readability and/or writability of `fd`.
     pub fn new(fd: RawFd, readable: bool, writable: bool) -> PollItem {
         PollItem {
             fd,

@@ -72,8 +72,11 @@ pub fn atoi_bytes(s: &[u8]) -> i32 {
 /// One configured server: the host and port as given, and the addresses they resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerAddress {
+    /// Host as given (or `localhost`).
     pub host: String,
+    /// Port (4730 when 0 was given).
     pub port: u16,
+    /// Resolved addresses, tried in order.
     pub addrs: Vec<SocketAddr>,
 }
 

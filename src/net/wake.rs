@@ -34,6 +34,7 @@ fn identity(fd: RawFd) -> Option<(u64, u64)> {
 }
 
 impl WakePipe {
+    /// Creates the pipe (`pipe2(O_NONBLOCK | O_CLOEXEC)`).
     pub fn new() -> io::Result<WakePipe> {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
@@ -49,10 +50,12 @@ impl WakePipe {
         })
     }
 
+    /// The read end (polled by the worker).
     pub fn read_fd(&self) -> RawFd {
         self.read_fd
     }
 
+    /// The write end (what `gearman_kill` writes to or closes).
     pub fn write_fd(&self) -> RawFd {
         self.write_fd
     }

@@ -40,6 +40,7 @@ impl Job {
         &self.reducer
     }
 
+    /// The workload bytes.
     pub fn workload(&self) -> &[u8] {
         &self.workload
     }
@@ -248,22 +249,27 @@ pub struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
+    /// The job being run.
     pub fn job(&self) -> &Job {
         self.job
     }
 
+    /// The workload bytes.
     pub fn workload(&self) -> &[u8] {
         &self.job.workload
     }
 
+    /// The job handle.
     pub fn handle(&self) -> &[u8] {
         &self.job.handle
     }
 
+    /// The unique ("" with plain GRAB_JOB).
     pub fn unique(&self) -> &[u8] {
         &self.job.unique
     }
 
+    /// The function name as assigned (namespace included).
     pub fn function_name(&self) -> &[u8] {
         &self.job.function
     }

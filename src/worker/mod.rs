@@ -237,10 +237,12 @@ impl Worker {
         }
     }
 
+    /// Whether `work` returns TIMEOUT when the timeout passes without a job.
     pub fn timeout_return(&self) -> bool {
         self.timeout_return
     }
 
+    /// Whether the worker is in non-blocking mode.
     pub fn non_blocking(&self) -> bool {
         self.non_blocking
     }
@@ -251,14 +253,17 @@ impl Worker {
         self.non_blocking = on;
     }
 
+    /// The grab command in use.
     pub fn grab_mode(&self) -> GrabMode {
         self.grab
     }
 
+    /// Chooses the grab command (GRAB_JOB_ALL by default).
     pub fn set_grab_mode(&mut self, mode: GrabMode) {
         self.grab = mode;
     }
 
+    /// The namespace prefix for new registrations, if any.
     pub fn namespace(&self) -> Option<&[u8]> {
         self.namespace.as_deref()
     }
@@ -268,6 +273,7 @@ impl Worker {
         self.namespace = namespace.map(<[u8]>::to_vec);
     }
 
+    /// The identifier sent with SET_CLIENT_ID, if any.
     pub fn identifier(&self) -> Option<&[u8]> {
         self.identifier.as_deref()
     }
@@ -285,10 +291,12 @@ impl Worker {
         self.identifier = None;
     }
 
+    /// The error slot (`gearman_worker_error`, `_errno`).
     pub fn error_state(&self) -> &ErrorState {
         &self.error
     }
 
+    /// The error slot, writable.
     pub fn error_state_mut(&mut self) -> &mut ErrorState {
         &mut self.error
     }
@@ -377,6 +385,7 @@ impl Worker {
         self.registry.find(name).is_some()
     }
 
+    /// The function registrations.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -54,18 +54,22 @@ pub struct FunctionEntry {
 }
 
 impl FunctionEntry {
+    /// Name as registered (without namespace).
     pub fn name(&self) -> &[u8] {
         &self.name
     }
 
+    /// Name as sent to servers (namespace included).
     pub fn full_name(&self) -> &[u8] {
         &self.full_name
     }
 
+    /// CAN_DO_TIMEOUT value; 0 = plain CAN_DO.
     pub fn timeout(&self) -> u32 {
         self.timeout
     }
 
+    /// What runs its jobs.
     pub fn callback(&self) -> &Callback {
         &self.callback
     }
