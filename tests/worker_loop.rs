@@ -235,6 +235,8 @@ fn a_job_whose_server_vanished_is_not_reported_twice() {
     let mut w = worker_for(&server);
     w.register_with(b"v", 0, Callback::None).expect("register");
     let mut job = w.grab_job(false).expect("job");
+    // The job runs a while; meanwhile its server dies and a new one takes the port.
+    std::thread::sleep(Duration::from_millis(150));
     server.signal("KILL");
     server.wait_exit(Duration::from_secs(5));
     drop(server);

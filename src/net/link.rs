@@ -362,6 +362,10 @@ impl Link {
 
     /// Waits for the next packet with `timeout` per wait.
     pub fn recv_blocking(&mut self, timeout: Option<Duration>) -> Result<Reply, Error> {
+        // The answer is often there already: read before paying for a poll.
+        if !self.has_buffered_reply() {
+            self.fill()?;
+        }
         loop {
             if let Some(r) = self.next_reply()? {
                 return Ok(r);

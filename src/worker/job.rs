@@ -71,6 +71,9 @@ pub enum Outcome {
     Retry,
 }
 
+/// How long a connection may stay quiet before a job result checks it for a server-side close.
+const STALE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Outcome {
     /// libgearman 1.1.20's mapping for a v1 callback (`gearman_worker_fn`) that set `*ret_ptr`
     /// to `ret` and returned `result`: SUCCESS → complete, SHUTDOWN → complete and return
@@ -130,9 +133,10 @@ impl Worker {
                 "the connection the job came from is gone",
             ));
         };
-        // A server that closed the connection would swallow the first write silently: look
-        // for its EOF before sending.
-        if s.link.fill().is_err() || s.link.is_eof() {
+        // A server that closed the connection would swallow the first write silently: after
+        // a quiet spell (a job that ran a while), look for its EOF before sending.
+        let quiet = s.link.idle_for() > STALE_CHECK_AFTER;
+        if s.link.is_eof() || (quiet && (s.link.fill().is_err() || s.link.is_eof())) {
             s.lost();
             return self.fail(Error::new(
                 ReturnCode::LostConnection,
