@@ -15,6 +15,25 @@
 //! no borrow is held between calls, a reaction may add or free tasks, or run other client
 //! operations. The C layer's `gearman_client_run_tasks` is a loop over exactly this.
 //!
+//! # Mapping of libgearman's client calls
+//!
+//! * `gearman_client_run_tasks`: loop { [`Client::next_event`] → `Ok(None)`: SUCCESS;
+//!   `Err(e)`: return `e.code()`; `Ok(Some(ev))`: call the task's callback for `ev.kind`
+//!   (none set → treat as SUCCESS); SUCCESS → [`Client::complete_event`] (and free the task
+//!   when `ev.terminal` and FREE_TASKS applies); other → [`Client::defer_event`] and return
+//!   that code }.
+//! * `gearman_client_do*` / `do_*background` / `gearman_execute`: [`Client::add_task_with`]
+//!   with [`Mode::Collect`] (the "do" action set: no events for that task), then loop on
+//!   [`Client::next_event_for`] (events of other tasks are dispatched as above) until it
+//!   returns `Ok(None)`; read [`Task::return_code`], [`Task::result`] / [`Task::job_handle`],
+//!   then [`Client::free_task`] (execute keeps the task).
+//! * `job_status`, `unique_status`: [`Client::add_status_task`] /
+//!   [`Client::add_status_unique_task`] in collect mode, same loop; or [`Client::job_status`].
+//! * `echo`, `set_server_option` (and EXCEPTION), `cancel_job`, `set_identifier`: the methods of
+//!   the same names; `gearman_client_wait`: [`Client::wait`].
+//! * Tasks carry an opaque [`Task::tag`] for the C shell's address. Tasks that end without an
+//!   event (server ERROR reply, lost connection) are FINISHED with that return code.
+//!
 //! ```no_run
 //! use gearman::Client;
 //! let mut client = Client::new();

@@ -17,7 +17,18 @@
 //! ```
 //!
 //! For foreign callers (the C layer) the loop is split: [`Worker::grab_job`] returns a [`Job`],
-//! the caller runs its callback, then [`Worker::finish_job`] applies libgearman's result rules.
+//! the caller runs its callback, then [`Worker::finish_job`] applies libgearman's result rules:
+//!
+//! * `gearman_worker_work`: `grab_job(true)`; find the entry with
+//!   [`Registry::dispatch`] on the job's function name (none → INVALID_FUNCTION_NAME, job
+//!   dropped); run the callback registered as [`Callback::Foreign`]; map its result with
+//!   [`Outcome::from_v1`] / [`Outcome::from_v2`]; return [`Worker::finish_job`]'s code. The
+//!   1.1.20 "no-op `work()` after a failed job" quirk is left to the caller.
+//! * `gearman_worker_grab_job`: `grab_job(false)` (NO_JOBS at once when idle).
+//! * `gearman_job_send_*`: [`Worker::job_send_data`] and friends (the first terminal packet
+//!   wins; a job whose connection is gone gets LOST_CONNECTION).
+//! * `gearman_worker_id` / `gearman_kill`: [`Worker::wake_fds`] and
+//!   [`crate::net::wake::interrupt_fd`] (or closing the write end for KILL).
 
 mod grab;
 pub mod job;
