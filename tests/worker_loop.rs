@@ -309,3 +309,43 @@ fn non_blocking_worker_returns_no_jobs_then_waits_for_noop() {
     };
     assert_eq!(job.handle(), &h[..]);
 }
+
+/// CPU time used by the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: `ru` is a plain C struct that getrusage fills; all-zero is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes into `ru`, a valid exclusive reference.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0);
+    let t = |tv: libc::timeval| {
+        Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
+    };
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+#[test]
+fn waiting_for_a_lost_server_does_not_spin() {
+    let mut server = TestServer::start(&[]);
+    let mut w = worker_for(&server);
+    w.register_with(b"f", 0, Callback::None).expect("register");
+    assert_eq!(
+        w.grab_job(false).expect_err("idle").code(),
+        ReturnCode::NoJobs
+    );
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(5));
+    drop(server);
+    w.set_timeout(1500);
+    let cpu = thread_cpu();
+    let start = Instant::now();
+    let e = w.work().expect_err("server gone");
+    let took = start.elapsed();
+    let used = thread_cpu() - cpu;
+    // It waits (reconnecting with backoff) instead of failing at once or spinning.
+    assert_eq!(e.code(), ReturnCode::Timeout);
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+    assert!(
+        used < Duration::from_millis(300),
+        "used {used:?} of CPU in {took:?}"
+    );
+}
