@@ -44,6 +44,7 @@
 //! ```
 
 mod conn;
+mod route;
 mod run;
 mod sync;
 pub mod task;
