@@ -345,6 +345,9 @@ impl Link {
 
     /// Sends all queued output, waiting with `timeout` per wait.
     pub fn flush_blocking(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        if self.state != LinkState::Connected {
+            self.connect_blocking(timeout)?;
+        }
         while !self.flush()? {
             let fd = self
                 .fd()
