@@ -345,7 +345,7 @@ impl Link {
 
     /// Sends all queued output, waiting with `timeout` per wait.
     pub fn flush_blocking(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        if self.state != LinkState::Connected {
+        if self.state == LinkState::Connecting {
             self.connect_blocking(timeout)?;
         }
         while !self.flush()? {
