@@ -90,6 +90,19 @@ impl Buffer {
         Ok(n)
     }
 
+    /// Like [`Buffer::read_from`], also returning how many bytes the read could have taken.
+    pub fn read_from_offered<R: Read>(
+        &mut self,
+        r: &mut R,
+        hint: usize,
+    ) -> io::Result<(usize, usize)> {
+        self.make_room(hint.max(READ_CHUNK));
+        let offered = self.data.len() - self.end;
+        let n = r.read(&mut self.data[self.end..])?;
+        self.end += n;
+        Ok((n, offered))
+    }
+
     /// One `write` from the front.
     pub fn write_to<W: Write>(&mut self, w: &mut W) -> io::Result<usize> {
         let n = w.write(self.as_slice())?;
@@ -104,6 +117,17 @@ pub enum ReadOutcome {
     /// The socket is drained; this many bytes arrived (maybe 0).
     Open(usize),
     /// The peer closed its side; this many bytes arrived before that.
+    Closed(usize),
+}
+
+/// What [`Connection::fill_bounded`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The socket is drained (would block); this many bytes arrived.
+    Drained(usize),
+    /// The read limit was reached; more may be waiting.
+    More(usize),
+    /// The peer closed its side after this many bytes.
     Closed(usize),
 }
 
@@ -144,6 +168,38 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Ok(ReadOutcome::Open(total))
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Like [`Connection::fill`], but stops once `limit` bytes arrived so that one busy peer
+    /// cannot grow the input buffer without bound; the caller processes and calls again.
+    /// With `short_read_drains`, a read that returns less than it was offered counts as
+    /// draining the socket (pass false when the peer may have closed: its FIN raised no new edge).
+    pub fn fill_bounded(
+        &mut self,
+        hint: usize,
+        limit: usize,
+        short_read_drains: bool,
+    ) -> io::Result<Fill> {
+        let mut total = 0;
+        loop {
+            match self.input.read_from_offered(&mut self.stream, hint) {
+                Ok((0, _)) => return Ok(Fill::Closed(total)),
+                Ok((n, offered)) => {
+                    total += n;
+                    // A short read emptied the socket's receive queue: new data raises a new
+                    // edge, so the extra read that would only see WouldBlock is skipped.
+                    if short_read_drains && n < offered {
+                        return Ok(Fill::Drained(total));
+                    }
+                    if total >= limit {
+                        return Ok(Fill::More(total));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained(total)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }

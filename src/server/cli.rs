@@ -1,0 +1,340 @@
+//! gearmand's command line (1.1.20 option names), parsed with `lexopt`: `--opt=value`,
+//! `--opt value`, `-p value` and `-pVALUE` all work; `--config-file` adds tokens from a file.
+
+use super::config::{Config, Verbose};
+use super::log::LogTarget;
+use super::VERSION;
+use lexopt::prelude::*;
+use std::ffi::OsString;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+/// Everything the `gearmand` binary needs besides the server [`Config`].
+#[derive(Debug)]
+pub struct Options {
+    pub config: Config,
+    pub pid_file: Option<PathBuf>,
+    pub log: LogTarget,
+    pub daemon: bool,
+    pub file_descriptors: Option<u64>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Box<Options>),
+    /// Print this text on stdout and exit 0 (`--help`, `--version`, `--check-args`).
+    Print(String),
+}
+
+const DEFAULT_CONFIG_FILE: &str = "/etc/gearmand.conf";
+
+pub const HELP: &str = "\
+Usage: gearmand [OPTIONS]
+
+A gearmand 1.1.20 compatible job server.
+
+General options:
+  -b, --backlog N               listen backlog (default 32)
+  -d, --daemon                  detach and run in the background
+      --exceptions              enable protocol exceptions for every connection
+  -f, --file-descriptors N      raise the open-file limit to N
+  -h, --help                    print this help
+  -j, --job-retries N           attempts before a job is dropped with WORK_FAIL (0 = no limit)
+      --job-handle-prefix PFX   job handles are PFX:<n> (default H:<hostname>)
+      --hashtable-buckets N     accepted for compatibility; tables grow on their own
+      --keepalive               also set SO_KEEPALIVE and the values below on the listener
+      --keepalive-idle S        TCP_KEEPIDLE seconds (-1 = system default)
+      --keepalive-interval S    TCP_KEEPINTVL seconds (-1 = system default)
+      --keepalive-count N       TCP_KEEPCNT (-1 = system default)
+  -l, --log-file FILE           log file; 'stderr' or 'none' (default stderr)
+  -L, --listen ADDR             address to listen on (default: all IPv4 and IPv6 addresses)
+  -p, --port PORT               port (default 4730, or $GEARMAND_PORT)
+  -P, --pid-file FILE           write the process id here; removed on exit (default: none)
+  -R, --round-robin             rotate a worker's functions after each job taken
+      --global-priority         serve high before normal before low across all of a worker's
+                                functions (gearmand 2.0 order); default is per function (1.1.20)
+  -q, --queue-type TYPE         persistent queue; only 'builtin' (in memory) is available
+  -t, --threads N               accepted for compatibility; one event loop serves everything
+      --verbose LEVEL           FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG (default ERROR)
+  -v                            one level more verbose (may be repeated)
+  -V, --version                 print the version
+  -w, --worker-wakeup N         sleeping workers woken per new job (0 = all)
+      --max-packet-size BYTES   largest packet payload accepted (default 1073741824)
+      --config-file FILE        read options from FILE (default /etc/gearmand.conf if present)
+      --check-args              check the arguments and exit
+      --coredump                accepted; no crash handler is installed either way
+";
+
+fn value<T: std::str::FromStr>(p: &mut lexopt::Parser, name: &str) -> Result<T, String> {
+    let v = p.value().map_err(|e| e.to_string())?;
+    let s = v.to_string_lossy();
+    s.trim()
+        .parse()
+        .map_err(|_| format!("invalid value '{s}' for --{name}"))
+}
+
+fn string(p: &mut lexopt::Parser) -> Result<String, String> {
+    p.value()
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|v| format!("invalid UTF-8 in argument {v:?}"))
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
+    let explicit = find_config_file(&args);
+    let mut tokens: Vec<OsString> = Vec::new();
+    let path = explicit
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CONFIG_FILE.into());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => tokens.extend(text.split_whitespace().map(OsString::from)),
+        Err(e) if explicit.is_some() => {
+            return Err(format!("cannot read config file {}: {e}", path.display()))
+        }
+        Err(_) => {}
+    }
+    // Command-line values come last, so they win over the file's.
+    tokens.extend(args);
+    parse_tokens(tokens)
+}
+
+fn find_config_file(args: &[OsString]) -> Option<PathBuf> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let s = a.to_string_lossy();
+        if let Some(v) = s.strip_prefix("--config-file=") {
+            return Some(v.into());
+        }
+        if s == "--config-file" {
+            return it.next().map(PathBuf::from);
+        }
+    }
+    None
+}
+
+fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
+    let mut config = Config::default();
+    let mut port: Option<u16> = None;
+    let mut listen: Option<String> = None;
+    let mut pid_file = None;
+    let mut log = LogTarget::Stderr;
+    let mut daemon = false;
+    let mut file_descriptors = None;
+    let mut check_only = false;
+    let mut p = lexopt::Parser::from_args(tokens);
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        match arg {
+            Short('p') | Long("port") => {
+                let s = string(&mut p)?;
+                port = Some(if s.is_empty() {
+                    4730
+                } else {
+                    s.parse().map_err(|_| format!("invalid port '{s}'"))?
+                });
+            }
+            Short('L') | Long("listen") => listen = Some(string(&mut p)?),
+            Short('b') | Long("backlog") => config.backlog = value(&mut p, "backlog")?,
+            Short('j') | Long("job-retries") => config.job_retries = value(&mut p, "job-retries")?,
+            Short('w') | Long("worker-wakeup") => {
+                config.worker_wakeup = value(&mut p, "worker-wakeup")?
+            }
+            Short('R') | Long("round-robin") => config.round_robin = true,
+            Long("global-priority") => config.global_priority = true,
+            Long("job-handle-prefix") => config.job_handle_prefix = string(&mut p)?,
+            Long("exceptions") => config.exceptions = true,
+            Short('t') | Long("threads") => {
+                let _: u32 = value(&mut p, "threads")?;
+            }
+            Long("hashtable-buckets") => {
+                let n: u32 = value(&mut p, "hashtable-buckets")?;
+                if n == 0 {
+                    return Err("--hashtable-buckets must be greater than 0".into());
+                }
+            }
+            Long("verbose") => {
+                let s = string(&mut p)?;
+                config.verbose = Verbose::from_name(&s).ok_or_else(|| {
+                    format!("invalid verbose level '{s}' (FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG)")
+                })?;
+            }
+            Short('v') => {
+                let i = Verbose::ALL
+                    .iter()
+                    .position(|&v| v == config.verbose)
+                    .unwrap_or(3);
+                config.verbose = Verbose::ALL[(i + 1).min(Verbose::ALL.len() - 1)];
+            }
+            Short('l') | Long("log-file") => {
+                log = match string(&mut p)?.as_str() {
+                    "stderr" => LogTarget::Stderr,
+                    "none" => LogTarget::None,
+                    path => LogTarget::File(path.into()),
+                }
+            }
+            Short('P') | Long("pid-file") => pid_file = Some(PathBuf::from(string(&mut p)?)),
+            Short('d') | Long("daemon") => daemon = true,
+            Long("keepalive") => config.keepalive.on_listener = true,
+            Long("keepalive-idle") => {
+                config.keepalive.idle_secs = keepalive(&mut p, "keepalive-idle")?
+            }
+            Long("keepalive-interval") => {
+                config.keepalive.interval_secs = keepalive(&mut p, "keepalive-interval")?
+            }
+            Long("keepalive-count") => {
+                config.keepalive.count = keepalive(&mut p, "keepalive-count")?
+            }
+            Short('q') | Long("queue-type") => {
+                let q = string(&mut p)?.to_ascii_lowercase();
+                if q != "builtin" {
+                    return Err(format!(
+                        "queue type '{q}' is not available: this server only has 'builtin' (in memory)"
+                    ));
+                }
+            }
+            Short('f') | Long("file-descriptors") => {
+                file_descriptors = Some(value(&mut p, "file-descriptors")?)
+            }
+            Long("max-packet-size") => config.max_packet_size = value(&mut p, "max-packet-size")?,
+            Long("config-file") => {
+                let _ = string(&mut p)?;
+            }
+            Long("check-args") => check_only = true,
+            Long("coredump") => {}
+            Short('h') | Long("help") => return Ok(Parsed::Print(HELP.to_string())),
+            Short('V') | Long("version") => {
+                return Ok(Parsed::Print(format!(
+                    "\ngearmand {VERSION} - https://github.com/gearman/gearmand/issues\n"
+                )))
+            }
+            Long(
+                name @ ("syslog"
+                | "user"
+                | "protocol"
+                | "ssl"
+                | "ssl-ca-file"
+                | "ssl-certificate"
+                | "ssl-key"
+                | "http-port"
+                | "store-queue-on-shutdown"),
+            ) => {
+                return Err(format!("option --{name} is not supported by this server"));
+            }
+            Short('u') | Short('r') => {
+                return Err(
+                    "options -u (--user) and -r (--protocol) are not supported by this server"
+                        .into(),
+                )
+            }
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    let port = match port {
+        Some(p) => p,
+        None => match std::env::var("GEARMAND_PORT") {
+            Ok(s) if !s.is_empty() => s
+                .parse()
+                .map_err(|_| format!("invalid GEARMAND_PORT '{s}'"))?,
+            _ => 4730,
+        },
+    };
+    config.listen = listen_addrs(listen.as_deref(), port)?;
+    if check_only {
+        return Ok(Parsed::Print(String::new()));
+    }
+    Ok(Parsed::Run(Box::new(Options {
+        config,
+        pid_file,
+        log,
+        daemon,
+        file_descriptors,
+    })))
+}
+
+fn keepalive(p: &mut lexopt::Parser, name: &str) -> Result<Option<u32>, String> {
+    let n: i64 = value(p, name)?;
+    Ok(u32::try_from(n).ok())
+}
+
+/// `-L HOST` resolves to every address of HOST; without it, all IPv4 and IPv6 addresses.
+fn listen_addrs(listen: Option<&str>, port: u16) -> Result<Vec<SocketAddr>, String> {
+    match listen {
+        None => Ok(vec![
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0u16; 8], port)),
+        ]),
+        Some(host) => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let addrs: Vec<SocketAddr> = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| format!("cannot resolve listen address '{host}': {e}"))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("listen address '{host}' has no addresses"));
+            }
+            Ok(addrs)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Options {
+        match parse_tokens(args.iter().map(OsString::from).collect()) {
+            Ok(Parsed::Run(o)) => *o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn option_forms() {
+        let o = run(&[
+            "-p",
+            "4999",
+            "-L",
+            "127.0.0.1",
+            "--job-retries=3",
+            "-w2",
+            "-R",
+        ]);
+        assert_eq!(o.config.listen, vec!["127.0.0.1:4999".parse().unwrap()]);
+        assert_eq!(o.config.job_retries, 3);
+        assert_eq!(o.config.worker_wakeup, 2);
+        assert!(o.config.round_robin);
+        let o = run(&[
+            "-p4998",
+            "--listen=127.0.0.1",
+            "--verbose",
+            "INFO",
+            "--log-file=none",
+        ]);
+        assert_eq!(o.config.listen[0].port(), 4998);
+        assert_eq!(o.config.verbose, Verbose::Info);
+        assert_eq!(o.log, LogTarget::None);
+        let o = run(&[
+            "-vv",
+            "--job-handle-prefix",
+            "PFX",
+            "-q",
+            "BUILTIN",
+            "-t",
+            "8",
+        ]);
+        assert_eq!(o.config.verbose, Verbose::Notice);
+        assert_eq!(o.config.job_handle_prefix, "PFX");
+    }
+
+    #[test]
+    fn refusals() {
+        let bad = |a: &[&str]| parse_tokens(a.iter().map(OsString::from).collect()).is_err();
+        assert!(bad(&["-q", "libsqlite3"]));
+        assert!(bad(&["--verbose=info"]));
+        assert!(bad(&["--syslog"]));
+        assert!(bad(&["--nonsense"]));
+        assert!(bad(&["-p", "notaport"]));
+        assert!(bad(&["--hashtable-buckets=0"]));
+    }
+}

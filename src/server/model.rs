@@ -1,0 +1,178 @@
+//! The records of the job server: jobs, functions and connected peers (sessions).
+
+use crate::net::Buffer;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Index of a session; the event loop uses it as the mio token.
+pub type ConnId = usize;
+/// A job's number, the `<n>` of its handle; never reused within one process.
+pub type JobId = u64;
+/// Index of a function record.
+pub type FuncId = usize;
+
+/// Hasher for integer keys that are already unique (job numbers): no SipHash rounds.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Spread sequential ids over the table (Fibonacci hashing).
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = n as u64;
+    }
+}
+
+pub type IdMap<V> = HashMap<JobId, V, BuildHasherDefault<IdHasher>>;
+
+/// Priority lists of a function, in the order they are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
+
+/// How a job is found again by a later submission with the same unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// Empty unique: never coalesces.
+    None,
+    /// Keyed by the unique string.
+    Unique,
+    /// The unique `-`: keyed by the payload.
+    Data,
+}
+
+#[derive(Debug)]
+pub struct Job {
+    pub handle: Box<[u8]>,
+    pub func: FuncId,
+    pub unique: Box<[u8]>,
+    pub key: UniqueKey,
+    pub data: Vec<u8>,
+    pub reducer: Option<Box<[u8]>>,
+    pub priority: Priority,
+    /// Some background submission owns this job: it lives on without attached clients.
+    pub background: bool,
+    /// Handed to the (builtin, in-memory) queue at creation, as gearmand's `show jobs` reports.
+    pub persisted: bool,
+    /// Attached foreground submitters, oldest first; a connection may appear more than once.
+    pub clients: Vec<ConnId>,
+    pub worker: Option<ConnId>,
+    /// Increments on every assignment, so stale timeout entries are recognised.
+    pub assign_gen: u64,
+    pub retries: u32,
+    /// Cancelled or abandoned: reaped when a worker's search reaches it, never run.
+    pub ignore: bool,
+    pub numerator: u32,
+    pub denominator: u32,
+    /// Unix time before which an epoch job is not handed out; 0 = now.
+    pub when: i64,
+}
+
+impl Job {
+    pub fn is_queued(&self) -> bool {
+        self.worker.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub struct Function {
+    pub name: Box<[u8]>,
+    pub queues: [VecDeque<JobId>; 3],
+    /// Jobs in `queues` with a `when` set: while nonzero, searches skip the not-yet-due ones.
+    pub epoch_queued: usize,
+    /// Queued plus running jobs (includes abandoned ones not reaped yet).
+    pub total: usize,
+    pub running: usize,
+    /// One entry per ability registration, in registration order.
+    pub workers: Vec<ConnId>,
+    /// Where the next `-w N` wake-up round starts.
+    pub wake_cursor: usize,
+    /// `maxqueue` limits per priority; 0 or less = unlimited.
+    pub max_queue: [i64; 3],
+    pub by_unique: HashMap<Box<[u8]>, JobId>,
+    pub by_data: HashMap<Vec<u8>, JobId>,
+}
+
+impl Function {
+    pub fn new(name: &[u8]) -> Function {
+        Function {
+            name: name.into(),
+            queues: Default::default(),
+            epoch_queued: 0,
+            total: 0,
+            running: 0,
+            workers: Vec::new(),
+            wake_cursor: 0,
+            max_queue: [0; 3],
+            by_unique: HashMap::new(),
+            by_data: HashMap::new(),
+        }
+    }
+
+    pub fn queued(&self, p: usize) -> usize {
+        self.queues[p].len()
+    }
+}
+
+/// One registration of a worker ability.
+#[derive(Debug, Clone, Copy)]
+pub struct Ability {
+    pub func: FuncId,
+    /// CAN_DO_TIMEOUT in milliseconds (already raised to the 1000 ms minimum); 0 = none.
+    pub timeout_ms: u64,
+}
+
+/// A connected peer: client, worker, admin or all of these at once.
+#[derive(Debug)]
+pub struct Session {
+    /// Output waiting to be written; the event loop swaps it into the socket's buffer to flush.
+    pub out: Buffer,
+    pub fd: i32,
+    pub ip: String,
+    /// Connection order, for the `workers` listing (newest first).
+    pub seq: u64,
+    pub client_id: Option<Box<[u8]>>,
+    /// Abilities in registration order (searched newest first).
+    pub abilities: Vec<Ability>,
+    pub sleeping: bool,
+    pub noop_sent: bool,
+    pub exceptions: bool,
+    /// Jobs this connection holds as a worker.
+    pub assigned: Vec<JobId>,
+    /// Foreground jobs this connection is attached to, with the attach count.
+    pub attached: IdMap<u32>,
+    /// Already listed in the core's dirty list (output pending a flush).
+    pub dirty: bool,
+}
+
+impl Session {
+    pub fn new(fd: i32, ip: String, seq: u64, exceptions: bool) -> Session {
+        Session {
+            out: Buffer::new(),
+            fd,
+            ip,
+            seq,
+            client_id: None,
+            abilities: Vec::new(),
+            sleeping: false,
+            noop_sent: false,
+            exceptions,
+            assigned: Vec::new(),
+            attached: IdMap::default(),
+            dirty: false,
+        }
+    }
+}
