@@ -243,13 +243,14 @@ static inline void spawn_worker(worker_setup_fn setup)
     g_gate_write = gatep[1];
 }
 
-/* Stops the worker through "cprog_quit", waits for it and prints its log. */
+/* Stops the worker through "cprog_quit" (low priority, so queued jobs of any priority run
+ * first), waits for it and prints its log. */
 static inline void stop_worker(void)
 {
     gearman_client_st *c = new_client(10000);
     gearman_return_t rc;
     size_t size;
-    void *r = gearman_client_do(c, "cprog_quit", NULL, "q", 1, &size, &rc);
+    void *r = gearman_client_do_low(c, "cprog_quit", NULL, "q", 1, &size, &rc);
     free(r);
     gearman_client_free(c);
     if (rc != GEARMAN_SUCCESS)
