@@ -193,8 +193,11 @@ static inline void gate_open(void)
         fail("gate write");
 }
 
+static int g_quit = 0; /* worker: set by the "cprog_quit" job */
+
 static inline void *quit_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
 {
+    g_quit = 1;
     (void)job;
     (void)ctx;
     *size = 0;
@@ -205,7 +208,8 @@ static inline void *quit_fn(gearman_job_st *job, void *ctx, size_t *size, gearma
 typedef void (*worker_setup_fn)(gearman_worker_st *w);
 
 /* Forks a worker that registers "cprog_quit" plus what `setup` adds, then logs the result
- * of every gearman_worker_work() call until "cprog_quit" ends it. */
+ * (and the worker's error token) of every gearman_worker_work() call until the
+ * "cprog_quit" job has run. */
 static inline void spawn_worker(worker_setup_fn setup)
 {
     int logp[2], gatep[2];
@@ -228,8 +232,8 @@ static inline void spawn_worker(worker_setup_fn setup)
         setup(w);
         for (int i = 0; i < 1000; i++) {
             gearman_return_t rc = gearman_worker_work(w);
-            wlog("work -> %s\n", RC(rc));
-            if (rc == GEARMAN_SHUTDOWN || rc == GEARMAN_COULD_NOT_CONNECT
+            wlog("work -> %s err=%s\n", RC(rc), err_token(gearman_worker_error(w)));
+            if (g_quit || rc == GEARMAN_COULD_NOT_CONNECT
                 || rc == GEARMAN_NO_SERVERS || rc == GEARMAN_NO_REGISTERED_FUNCTIONS)
                 break;
         }
