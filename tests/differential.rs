@@ -68,6 +68,13 @@ fn our_libdir() -> Option<PathBuf> {
     None
 }
 
+/// True when the server under test is the reference gearmand itself (`GEARMAND_BIN` names it):
+/// the reference runs then already cover "system library on the server under test".
+fn server_under_test_is_reference() -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    canonical(&common::server_bin()) == canonical(Path::new(REFERENCE_SERVER))
+}
+
 /// The Debian reference files every test here needs, or `None` (skip) after a note.
 fn reference_setup() -> Option<()> {
     reference_tool(SYSTEM_HEADER)?;
@@ -335,7 +342,7 @@ fn cprog_system_library_on_server_under_test() {
     if reference_setup().is_none() {
         return;
     }
-    if !common::is_ours() {
+    if server_under_test_is_reference() {
         eprintln!(
             "server under test is {}: the reference test covers it",
             common::server_bin().display()
@@ -565,6 +572,40 @@ fn c_examples_system_library() {
         Path::new(REFERENCE_SERVER),
     );
     check_expected(&asan, "system library, ASan build");
+    if !server_under_test_is_reference() {
+        let server = common::server_bin();
+        let what = format!("system library, server {}", server.display());
+        let on_ours = run_examples(dir, &system_libdir(), &server);
+        compare_examples(&outputs, &on_ours, &what);
+    }
+}
+
+/// Panics naming every example whose output under `what` differs from the reference.
+fn compare_examples(
+    reference: &BTreeMap<&'static str, String>,
+    outputs: &BTreeMap<&'static str, String>,
+    what: &str,
+) {
+    let mut differing = Vec::new();
+    for (name, out) in outputs {
+        if comparable(name, out) != comparable(name, &reference[name]) {
+            eprintln!(
+                "example {name} differs:\n{}",
+                unified_diff(
+                    &reference[name],
+                    out,
+                    "system library, Debian gearmand",
+                    what
+                )
+            );
+            differing.push(*name);
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "{what}: examples differ: {differing:?}"
+    );
+    check_expected(outputs, what);
 }
 
 #[test]
@@ -582,21 +623,7 @@ fn c_examples_our_library() {
         server.display()
     );
     let outputs = run_examples(dir, &ours, &server);
-    let mut differing = Vec::new();
-    for (name, out) in &outputs {
-        if comparable(name, out) != comparable(name, &reference[name]) {
-            eprintln!(
-                "example {name} differs:\n{}",
-                unified_diff(&reference[name], out, "system library", &what)
-            );
-            differing.push(*name);
-        }
-    }
-    assert!(
-        differing.is_empty(),
-        "{what}: examples differ: {differing:?}"
-    );
-    check_expected(&outputs, &what);
+    compare_examples(&reference, &outputs, &what);
     let asan = run_examples(&dir.join("asan"), &ours, &server);
     check_expected(&asan, &format!("{what}, ASan build"));
 }
@@ -714,7 +741,7 @@ fn php_system_library_on_server_under_test() {
     let Some(php) = php_with_gearman() else {
         return;
     };
-    if !common::is_ours() {
+    if server_under_test_is_reference() {
         eprintln!(
             "server under test is {}: the reference test covers it",
             common::server_bin().display()
