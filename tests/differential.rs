@@ -301,9 +301,28 @@ fn compare_with_reference(libdir: &Path, what: &str) {
     eprintln!("{what}:\n{report}");
     assert!(
         differing.is_empty(),
-        "{what}: {} program(s) differ from the reference: {differing:?}\n{report}",
+        "{what}: {} program(s) differ from the reference: {differing:?} (report above)",
         differing.len()
     );
+}
+
+/// Checks a reference output against its stored copy (`expected` path, relative to the
+/// repository); `GEARMAN_BLESS=1` rewrites the copy instead. The stored copies document what
+/// 1.1.20 prints and flag a change of the reference packages.
+fn check_golden(expected: &str, actual: &str) -> Result<(), String> {
+    let path = repo().join(expected);
+    if std::env::var("GEARMAN_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, actual).expect("write golden file");
+        return Ok(());
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    if stored == actual {
+        return Ok(());
+    }
+    Err(format!(
+        "{expected} differs from the reference run (GEARMAN_BLESS=1 rewrites it):\n{}",
+        unified_diff(&stored, actual, expected, "reference run")
+    ))
 }
 
 #[test]
@@ -320,6 +339,9 @@ fn cprog_reference_runs_are_deterministic() {
                 first.code, first.stdout, first.stderr
             ));
             continue;
+        }
+        if let Err(e) = check_golden(&format!("tests/cprog/expected/{name}.out"), &first.stdout) {
+            problems.push(e);
         }
         let second = run_program(exe, &system_libdir(), Path::new(REFERENCE_SERVER));
         if !second.ok() || second.stdout != first.stdout {
@@ -725,6 +747,9 @@ fn php_reference_runs_are_deterministic() {
     };
     let (first, ok) = php_reference(&php);
     assert!(ok, "reference PHP run failed:\n{first}");
+    if let Err(e) = check_golden("tests/php_client/expected.out", first) {
+        panic!("{e}");
+    }
     let (second, ok) = run_php(&php, &system_libdir(), Path::new(REFERENCE_SERVER));
     assert!(
         ok && &second == first,
