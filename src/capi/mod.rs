@@ -31,3 +31,4 @@ pub mod task;
 pub mod task_attr;
 pub mod util;
 pub mod worker;
+pub mod worker_functions;
