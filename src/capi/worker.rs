@@ -522,7 +522,15 @@ pub unsafe extern "C" fn gearman_worker_free(worker: *mut gearman_worker_st) {
         imp.free_jobs();
         drop(imp);
         // SAFETY: the shell is live; its implementation is gone.
-        unsafe { boundary::shell_release(worker) };
+        unsafe {
+            let caller_storage = !(*worker).is_allocated();
+            boundary::shell_release(worker);
+            // Measured with 1.1.20: a worker in caller storage keeps `is_initialized` set after
+            // `gearman_worker_free` (only `_impl` and `is_allocated` are cleared).
+            if caller_storage {
+                (*worker).options.is_initialized = true;
+            }
+        }
     })
 }
 
