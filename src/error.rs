@@ -30,6 +30,13 @@ macro_rules! return_codes {
                     $(ReturnCode::$name => $text,)*
                 }
             }
+
+            /// The enumerator name followed by a NUL (for C callers).
+            pub fn name_cstr(self) -> &'static [u8] {
+                match self {
+                    $(ReturnCode::$name => concat!($text, "\0").as_bytes(),)*
+                }
+            }
         }
     };
 }
@@ -240,23 +247,27 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The error state every client and worker carries (libgearman's "universal" error slot).
+/// The error state every client and worker carries (libgearman's "universal" error slot): the
+/// single model behind both the Rust API and the C layer's `gearman_*_error*()` functions.
 ///
 /// Fresh objects report SUCCESS with no text; operations that talk to servers reset it to
 /// UNKNOWN_STATE first, so after a successful networked call the code is UNKNOWN_STATE.
+/// Messages are kept NUL-terminated (at most [`MAX_ERROR_MESSAGE`] bytes) so the C layer can
+/// hand out a pointer without copying.
 #[derive(Debug, Clone)]
 pub struct ErrorState {
     code: ReturnCode,
-    message: String,
+    /// Empty, or the message followed by one NUL.
+    message: Vec<u8>,
     errno: i32,
-    log: Vec<String>,
+    log: Vec<(ReturnCode, String)>,
 }
 
 impl Default for ErrorState {
     fn default() -> Self {
         ErrorState {
             code: ReturnCode::Success,
-            message: String::new(),
+            message: Vec::new(),
             errno: 0,
             log: Vec::new(),
         }
@@ -265,6 +276,9 @@ impl Default for ErrorState {
 
 /// Messages kept for the log callback of the C layer before it drains them.
 const MAX_PENDING_LOG: usize = 64;
+
+/// Longest stored message (libgearman's 2048-byte buffer minus the NUL).
+pub const MAX_ERROR_MESSAGE: usize = 2047;
 
 impl ErrorState {
     /// Resets to UNKNOWN_STATE with no message (done at the start of networked operations).
@@ -275,14 +289,20 @@ impl ErrorState {
     }
 
     /// Records an error; messages of non-quiet codes are also queued for the log callback.
+    /// Quiet codes (IO_WAIT, WORK_FAIL, ...) store only the code and keep the old message.
     pub fn record(&mut self, err: &Error) {
         self.code = err.code;
         self.errno = err.errno;
         if !err.code.is_quiet() {
+            let bytes = err.message.as_bytes();
+            let kept = &bytes[..bytes.len().min(MAX_ERROR_MESSAGE)];
             self.message.clear();
-            self.message.push_str(&err.message);
+            if !kept.is_empty() {
+                self.message.extend_from_slice(kept);
+                self.message.push(0);
+            }
             if self.log.len() < MAX_PENDING_LOG && !err.message.is_empty() {
-                self.log.push(err.message.clone());
+                self.log.push((err.code, err.message.clone()));
             }
         }
     }
@@ -300,7 +320,12 @@ impl ErrorState {
 
     /// The stored message (may be empty).
     pub fn message(&self) -> &str {
-        &self.message
+        let text = self.message.split_last().map_or(&[][..], |(_, t)| t);
+        // Stored from a `String`, truncated at most mid-character: fall back to the valid prefix.
+        match std::str::from_utf8(text) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&text[..e.valid_up_to()]).unwrap_or(""),
+        }
     }
 
     /// The saved errno (0 unless the code is ERRNO).
@@ -315,13 +340,39 @@ impl ErrorState {
             ReturnCode::Success => None,
             ReturnCode::UnknownState => Some(self.code.name()),
             c if self.message.is_empty() => Some(c.name()),
-            _ => Some(&self.message),
+            _ => Some(self.message()),
+        }
+    }
+
+    /// [`ErrorState::text`] as a NUL-terminated C string (NULL for SUCCESS), valid until the
+    /// state changes: the stored message, or the static code name.
+    pub fn c_text(&self) -> *const std::os::raw::c_char {
+        match self.code {
+            ReturnCode::Success => std::ptr::null(),
+            c if c == ReturnCode::UnknownState || self.message.is_empty() => {
+                c.name_cstr().as_ptr().cast()
+            }
+            _ => self.message.as_ptr().cast(),
         }
     }
 
     /// Messages recorded since the last call, for a log callback.
     pub fn take_log(&mut self) -> Vec<String> {
         std::mem::take(&mut self.log)
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    /// Like [`ErrorState::take_log`], with the code each message was recorded with (the C layer
+    /// logs MEMORY_ALLOCATION_FAILURE at FATAL, everything else at ERROR).
+    pub fn take_log_entries(&mut self) -> Vec<(ReturnCode, String)> {
+        std::mem::take(&mut self.log)
+    }
+
+    /// True when messages are waiting for [`ErrorState::take_log_entries`].
+    pub fn has_log(&self) -> bool {
+        !self.log.is_empty()
     }
 }
 
@@ -378,5 +429,40 @@ mod tests {
             .unwrap_or("")
             .starts_with("run(GEARMAN_NO_SERVERS) no servers"));
         assert_eq!(s.take_log().len(), 1);
+    }
+
+    #[test]
+    fn c_text_is_nul_terminated_and_bounded() {
+        use std::ffi::CStr;
+        let mut s = ErrorState::default();
+        assert!(s.c_text().is_null());
+        s.reset();
+        // SAFETY: non-NULL results are NUL-terminated (static name or the stored message).
+        let t = unsafe { CStr::from_ptr(s.c_text()) };
+        assert_eq!(t.to_str(), Ok("GEARMAN_UNKNOWN_STATE"));
+        s.record(&Error::new(ReturnCode::Timeout, "wait", "y".repeat(5000)));
+        // SAFETY: as above.
+        let t = unsafe { CStr::from_ptr(s.c_text()) };
+        assert_eq!(t.to_bytes().len(), MAX_ERROR_MESSAGE);
+        assert!(t
+            .to_str()
+            .unwrap_or("")
+            .starts_with("wait(GEARMAN_TIMEOUT) y"));
+        s.record(&Error::code_only(ReturnCode::IoWait));
+        // SAFETY: as above.
+        let t = unsafe { CStr::from_ptr(s.c_text()) };
+        assert_eq!(
+            t.to_bytes().len(),
+            MAX_ERROR_MESSAGE,
+            "quiet codes keep the message"
+        );
+        s.record(&Error::new(
+            ReturnCode::MemoryAllocationFailure,
+            "alloc",
+            "x",
+        ));
+        let entries = s.take_log_entries();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].0, ReturnCode::MemoryAllocationFailure);
     }
 }

@@ -496,6 +496,40 @@ struct gearman_client_st {
   void *_impl;
 };
 
+// The `options` member of `gearman_task_st` (an anonymous struct upstream; same layout).
+struct gearman_task_options_st {
+  bool is_allocated;
+};
+
+// `struct gearman_task_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
+struct gearman_task_st {
+  struct gearman_task_options_st options;
+  void *_impl;
+};
+
+// `struct gearman_status_v1_t` (20 bytes).
+struct gearman_status_v1_t {
+  gearman_return_t result_rc;
+  bool is_known;
+  bool is_running;
+  uint32_t numerator;
+  uint32_t denominator;
+  uint32_t client_count;
+};
+
+// The anonymous `status_` union of `gearman_status_t`.
+union gearman_status_u {
+  struct gearman_status_v1_t mesg_;
+  uint8_t raw_[20];
+};
+
+// `struct gearman_status_t { enum gearman_status_version_t version_; union {...} status_; }` (24 bytes,
+// align 4). Passed to the accessors by value.
+struct gearman_status_t {
+  gearman_status_version_t version_;
+  union gearman_status_u status_;
+};
+
 // `struct gearman_function_v1_t { gearman_worker_fn *func; }`.
 struct gearman_function_v1_t {
   gearman_worker_fn *func;
@@ -557,29 +591,6 @@ struct gearman_id_t {
   int write_fd;
 };
 
-// `struct gearman_status_v1_t` (20 bytes).
-struct gearman_status_v1_t {
-  gearman_return_t result_rc;
-  bool is_known;
-  bool is_running;
-  uint32_t numerator;
-  uint32_t denominator;
-  uint32_t client_count;
-};
-
-// The anonymous `status_` union of `gearman_status_t`.
-union gearman_status_u {
-  struct gearman_status_v1_t mesg_;
-  uint8_t raw_[20];
-};
-
-// `struct gearman_status_t { enum gearman_status_version_t version_; union {...} status_; }` (24 bytes,
-// align 4). Passed to the accessors by value.
-struct gearman_status_t {
-  gearman_status_version_t version_;
-  union gearman_status_u status_;
-};
-
 // `struct gearman_task_attr_epoch_t { time_t value; }`.
 struct gearman_task_attr_epoch_t {
   time_t value;
@@ -596,17 +607,6 @@ struct gearman_task_attr_t {
   gearman_task_attr_kind_t kind;
   gearman_job_priority_t priority;
   union gearman_task_attr_options_u options;
-};
-
-// The `options` member of `gearman_task_st` (an anonymous struct upstream; same layout).
-struct gearman_task_options_st {
-  bool is_allocated;
-};
-
-// `struct gearman_task_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
-struct gearman_task_st {
-  struct gearman_task_options_st options;
-  void *_impl;
 };
 
 // `struct gearman_allocator_t { calloc; free; malloc; realloc; void *context; }` (40 bytes).
@@ -665,6 +665,417 @@ struct gearman_argument_t gearman_argument_make(const char *name,
 void gearman_client_do_status(struct gearman_client_st *client,
                               uint32_t *numerator,
                               uint32_t *denominator);
+
+// `gearman_client_st *gearman_client_create(gearman_client_st *client);`
+//
+// Builds a client in `client` (caller storage) or on the heap (NULL). `GEARMAN_SERVERS` is added
+// when set; if that fails the client is released and NULL returned.
+//
+// # Safety
+//
+// A non-NULL `client` must be writable for a `gearman_client_st` (its old contents are ignored).
+struct gearman_client_st *gearman_client_create(struct gearman_client_st *client);
+
+// `gearman_client_st *gearman_client_clone(gearman_client_st *client, const gearman_client_st *from);`
+//
+// An invalid `from` → exactly `gearman_client_create(client)`. Otherwise copies the option flags,
+// callbacks, timeout, namespace, identifier, log settings and the server list (internal order
+// reversed, as 1.1.20); not the exceptions flag, server options, contexts, allocators, tasks or
+// errors. `GEARMAN_SERVERS` is not read.
+//
+// # Safety
+//
+// As `gearman_client_create`; `from` NULL or a live client shell.
+struct gearman_client_st *gearman_client_clone(struct gearman_client_st *client,
+                                               const struct gearman_client_st *from);
+
+// `void gearman_client_free(gearman_client_st *client);`
+//
+// Frees every task (running the task-context free fn), closes the connections and releases the
+// client; a heap shell is freed, caller storage is cleared. Invalid client: no-op.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell, not used by a running callback.
+void gearman_client_free(struct gearman_client_st *client);
+
+// `const char *gearman_client_error(const gearman_client_st *client);` NULL on a fresh client
+// and for an invalid one; valid until the next call on the client.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+const char *gearman_client_error(const struct gearman_client_st *client);
+
+// `gearman_return_t gearman_client_error_code(const gearman_client_st *client);` INVALID_ARGUMENT
+// for an invalid client.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+gearman_return_t gearman_client_error_code(const struct gearman_client_st *client);
+
+// `int gearman_client_errno(const gearman_client_st *client);` EINVAL for an invalid client.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+int32_t gearman_client_errno(const struct gearman_client_st *client);
+
+// `gearman_client_options_t gearman_client_options(const gearman_client_st *client);`
+//
+// The flags set (EXCEPTION never reported); 4096 for an invalid client (1.1.20's quirk).
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+gearman_client_options_t gearman_client_options(const struct gearman_client_st *client);
+
+// `void gearman_client_set_options(gearman_client_st *client, gearman_client_options_t options);`
+//
+// Each of NON_BLOCKING, UNBUFFERED_RESULT, FREE_TASKS, GENERATE_UNIQUE, EXCEPTION, SSL present is
+// added, absent is removed (EXCEPTION and SSL cannot be removed; EXCEPTION asks every server).
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_set_options(struct gearman_client_st *client, gearman_client_options_t options);
+
+// `void gearman_client_add_options(gearman_client_st *client, gearman_client_options_t options);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_add_options(struct gearman_client_st *client, gearman_client_options_t options);
+
+// `void gearman_client_remove_options(gearman_client_st *client, gearman_client_options_t options);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_remove_options(struct gearman_client_st *client,
+                                   gearman_client_options_t options);
+
+// `bool gearman_client_has_option(gearman_client_st *client, gearman_client_options_t option);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+bool gearman_client_has_option(struct gearman_client_st *client, gearman_client_options_t option);
+
+// `int gearman_client_timeout(gearman_client_st *client);` −1 for an invalid client.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+int32_t gearman_client_timeout(struct gearman_client_st *client);
+
+// `void gearman_client_set_timeout(gearman_client_st *client, int timeout);` ms per wait.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_set_timeout(struct gearman_client_st *client, int32_t timeout);
+
+// `void gearman_client_set_ssl(gearman_client_st *client, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
+//
+// Stores the SSL flag (reported by `options()`); TLS is not implemented, as in Debian's 1.1.20
+// build, so the paths are not used and connections stay plain TCP.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; the paths are not read.
+void gearman_client_set_ssl(struct gearman_client_st *client,
+                            bool ssl,
+                            const char *ca_file,
+                            const char *certificate,
+                            const char *key_file);
+
+// `void *gearman_client_context(const gearman_client_st *client);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void *gearman_client_context(const struct gearman_client_st *client);
+
+// `void gearman_client_set_context(gearman_client_st *client, void *context);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_set_context(struct gearman_client_st *client, void *context);
+
+// `void gearman_client_set_log_fn(gearman_client_st *client, gearman_log_fn *function, void *context, gearman_verbose_t verbose);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or a `gearman_log_fn`.
+void gearman_client_set_log_fn(struct gearman_client_st *client,
+                               gearman_log_fn *function,
+                               void *context,
+                               gearman_verbose_t verbose);
+
+// `void gearman_client_set_workload_malloc_fn(gearman_client_st *client, gearman_malloc_fn *function, void *context);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or a `gearman_malloc_fn`.
+void gearman_client_set_workload_malloc_fn(struct gearman_client_st *client,
+                                           gearman_malloc_fn *function,
+                                           void *context);
+
+// `void gearman_client_set_workload_free_fn(gearman_client_st *client, gearman_free_fn *function, void *context);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or a `gearman_free_fn`.
+void gearman_client_set_workload_free_fn(struct gearman_client_st *client,
+                                         gearman_free_fn *function,
+                                         void *context);
+
+// `gearman_return_t gearman_client_set_memory_allocators(gearman_client_st *, gearman_malloc_fn *malloc_fn, gearman_free_fn *free_fn, gearman_realloc_fn *realloc_fn, gearman_calloc_fn *calloc_fn, void *context);`
+//
+// All NULL → libc; all set → installed; a mix → GEARMAN_FATAL, nothing changes. Invalid client →
+// INVALID_ARGUMENT.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; the functions NULL or of their C types.
+gearman_return_t gearman_client_set_memory_allocators(struct gearman_client_st *client,
+                                                      gearman_malloc_fn *malloc_fn,
+                                                      gearman_free_fn *free_fn,
+                                                      gearman_realloc_fn *realloc_fn,
+                                                      gearman_calloc_fn *calloc_fn,
+                                                      void *context);
+
+// `gearman_return_t gearman_client_add_server(gearman_client_st *client, const char *host, in_port_t port);`
+//
+// Resolves now (NULL/"" → localhost, 0 → 4730); the newest server is tried first. GETADDRINFO on a
+// failed lookup (entry not added). Does not reset the error state.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `host` NULL or a C string.
+gearman_return_t gearman_client_add_server(struct gearman_client_st *client,
+                                           const char *host,
+                                           in_port_t port);
+
+// `gearman_return_t gearman_client_add_servers(gearman_client_st *client, const char *servers);`
+//
+// `host[:port]` items separated by commas (no IPv6), each added as `add_server`; stops at the
+// first failure. NULL → localhost:4730.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `servers` NULL or a C string.
+gearman_return_t gearman_client_add_servers(struct gearman_client_st *client, const char *servers);
+
+// `void gearman_client_remove_servers(gearman_client_st *client);` closes and forgets every
+// server; tasks waiting on them end with LOST_CONNECTION (1.1.20 leaves them dangling).
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_remove_servers(struct gearman_client_st *client);
+
+// `void gearman_client_clear_fn(gearman_client_st *client);` all 8 callbacks NULL (existing
+// tasks keep theirs).
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+void gearman_client_clear_fn(struct gearman_client_st *client);
+
+// `void gearman_client_set_task_context_free_fn(gearman_client_st *client, gearman_task_context_free_fn *function);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of that type.
+void gearman_client_set_task_context_free_fn(struct gearman_client_st *client,
+                                             gearman_task_context_free_fn *function);
+
+// `bool gearman_client_compare(const gearman_client_st *first, const gearman_client_st *second);`
+//
+// True when both are valid and the first entries of their server lists have the same host and
+// port. A client without servers compares false (1.1.20 crashes).
+//
+// # Safety
+//
+// Both must be NULL or live client shells.
+bool gearman_client_compare(const struct gearman_client_st *first,
+                            const struct gearman_client_st *second);
+
+// `void gearman_client_set_namespace(gearman_client_st *self, const char *namespace_key, size_t namespace_key_size);`
+//
+// NULL removes the prefix; otherwise `namespace_key[0..size)` prefixes every function name
+// submitted from now on.
+//
+// # Safety
+//
+// `self_` must be NULL or a live client shell; a non-NULL key readable for `size` bytes.
+void gearman_client_set_namespace(struct gearman_client_st *self_,
+                                  const char *namespace_key,
+                                  size_t namespace_key_size);
+
+// `bool gearman_client_has_tasks(const gearman_client_st *client);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+bool gearman_client_has_tasks(const struct gearman_client_st *client);
+
+// `bool gearman_client_has_active_tasks(gearman_client_st *client);`
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+bool gearman_client_has_active_tasks(struct gearman_client_st *client);
+
+// `void gearman_client_task_free_all(gearman_client_st *client);` frees every task as
+// `gearman_task_free`.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell, not inside one of its task callbacks.
+void gearman_client_task_free_all(struct gearman_client_st *client);
+
+// `const char *gearman_client_do_job_handle(gearman_client_st *client);` the handle of the last
+// `do_*background` ("" before). NULL with `errno = EINVAL` for an invalid client (1.1.20 crashes
+// on a NULL `_impl`).
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+const char *gearman_client_do_job_handle(struct gearman_client_st *client);
+
+// `gearman_return_t gearman_client_run_tasks(gearman_client_st *client);`
+//
+// Runs every task to completion, calling their callbacks: SUCCESS when no task is active; a
+// callback's non-SUCCESS answer (PAUSE ...; the same callback runs again on the next call);
+// IO_WAIT (non-blocking), TIMEOUT, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, NO_ACTIVE_FDS,
+// server ERROR codes. Invalid client → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell, not freed by a callback.
+gearman_return_t gearman_client_run_tasks(struct gearman_client_st *client);
+
+// `gearman_return_t gearman_client_wait(gearman_client_st *client);`
+//
+// Waits (client timeout) until a connection with pending I/O is ready: SUCCESS, TIMEOUT,
+// NO_ACTIVE_FDS. Invalid client → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell.
+gearman_return_t gearman_client_wait(struct gearman_client_st *client);
+
+// `bool gearman_client_set_server_option(gearman_client_st *self, const char *option_arg, size_t option_arg_size);`
+//
+// Sends OPTION_REQ to every server (blocking) and remembers the option for new connections;
+// `"exceptions"` turns on exception forwarding. False when there are no servers, the option is
+// empty, or any server refuses or cannot be reached.
+//
+// # Safety
+//
+// `self_` must be NULL or a live client shell; a non-NULL option readable for its size.
+bool gearman_client_set_server_option(struct gearman_client_st *self_,
+                                      const char *option_arg,
+                                      size_t option_arg_size);
+
+// `gearman_return_t gearman_client_echo(gearman_client_st *client, const void *workload, size_t workload_size);`
+//
+// ECHO_REQ to every server in turn (blocking, even on a non-blocking client); stops at the first
+// failure. NO_SERVERS, INVALID_ARGUMENT (empty), ARGUMENT_TOO_LARGE, ECHO_DATA_CORRUPTION, or a
+// connection error. Invalid client → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `workload` readable for `workload_size` bytes.
+gearman_return_t gearman_client_echo(struct gearman_client_st *client,
+                                     const void *workload,
+                                     size_t workload_size);
+
+// `gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell, gearman_job_handle_t job_handle);`
+//
+// Sends a WORK_FAIL request for the handle to every server, one reply each; gearmand answers
+// JOB_NOT_FOUND (it only takes WORK_FAIL from the job's worker). NULL handle → INVALID_ARGUMENT
+// (1.1.20 crashes).
+//
+// # Safety
+//
+// `client_shell` must be NULL or a live client shell; `job_handle` NULL or a C string.
+gearman_return_t gearman_client_cancel_job(struct gearman_client_st *client_shell,
+                                           const char *job_handle);
+
+// `gearman_return_t gearman_client_set_identifier(gearman_client_st *client, const char *id, size_t id_size);`
+//
+// Validates (NULL, empty or non-`isgraph` bytes → INVALID_ARGUMENT; > 254 bytes →
+// ARGUMENT_TOO_LARGE), stores it and sends SET_CLIENT_ID to every server now (send failures
+// ignored); new connections send it first.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; a non-NULL `id` readable for `id_size` bytes.
+gearman_return_t gearman_client_set_identifier(struct gearman_client_st *client,
+                                               const char *id,
+                                               size_t id_size);
+
+// `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
+//
+// A GET_STATUS task for `job_handle` (run by `run_tasks`; the status callback sees the answer).
+// Invalid client or NULL handle → NULL + INVALID_ARGUMENT (1.1.20 crashes on NULL).
+//
+// # Safety
+//
+// `client` NULL or a live client shell; `task` NULL or writable; `job_handle` NULL or a C string;
+// `ret_ptr` NULL or writable.
+struct gearman_task_st *gearman_client_add_task_status(struct gearman_client_st *client,
+                                                       struct gearman_task_st *task,
+                                                       void *context,
+                                                       const char *job_handle,
+                                                       gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_status_by_unique(gearman_client_st *client, gearman_task_st *task_ptr, const char *unique_handle, gearman_return_t *ret_ptr);`
+//
+// A GET_STATUS_UNIQUE task (context NULL). Invalid client, NULL unique or one longer than 64 →
+// NULL + INVALID_ARGUMENT, not recorded (as 1.1.20).
+//
+// # Safety
+//
+// As `gearman_client_add_task_status`.
+struct gearman_task_st *gearman_client_add_task_status_by_unique(struct gearman_client_st *client,
+                                                                 struct gearman_task_st *task_ptr,
+                                                                 const char *unique_handle,
+                                                                 gearman_return_t *ret_ptr);
+
+// `gearman_return_t gearman_client_job_status(gearman_client_st *client, const gearman_job_handle_t job_handle, bool *is_known, bool *is_running, uint32_t *numerator, uint32_t *denominator);`
+//
+// GET_STATUS for the handle, blocking. Fills each non-NULL output; with both flag pointers NULL
+// the answer is encoded in the return: IN_PROGRESS (running), JOB_EXISTS (known), else SUCCESS.
+// On failure the outputs are false/0. NULL handle → INVALID_ARGUMENT (1.1.20 crashes).
+//
+// # Safety
+//
+// `client` NULL or a live client shell; `job_handle` NULL or a C string; outputs NULL or writable.
+gearman_return_t gearman_client_job_status(struct gearman_client_st *client,
+                                           const char *job_handle,
+                                           bool *is_known,
+                                           bool *is_running,
+                                           uint32_t *numerator,
+                                           uint32_t *denominator);
+
+// `gearman_status_t gearman_client_unique_status(gearman_client_st *client, const char *unique, size_t unique_length);`
+//
+// GET_STATUS_UNIQUE, blocking; `unique_length` is ignored (strlen is used, as 1.1.20). Invalid
+// client → rc INVALID_ARGUMENT; NULL or over-long unique → rc UNKNOWN_STATE, not recorded.
+//
+// # Safety
+//
+// `client` NULL or a live client shell; `unique` NULL or a C string.
+struct gearman_status_t gearman_client_unique_status(struct gearman_client_st *client,
+                                                     const char *unique,
+                                                     size_t unique_length);
 
 // `gearman_function_t gearman_function_create(gearman_function_fn func);` → kind V2.
 //
@@ -849,6 +1260,19 @@ struct gearman_worker_st *gearman_job_clone_worker(struct gearman_job_st *job);
 // A non-NULL `job` must be a live shell.
 const char *gearman_job_error(struct gearman_job_st *job);
 
+// `gearman_client_st *gearman_job_use_client(gearman_job_st *job);`
+//
+// Creates (once per job) a client configured like the job's worker: `gearman_client_create(NULL)`
+// (so `GEARMAN_SERVERS` applies too) plus the worker's servers, timeout, namespace, identifier,
+// log function and non-blocking flag; later calls return the same client. The job owns it:
+// `gearman_job_free` (or the end of `work` for a callback's job) frees it, never the caller.
+// Invalid → NULL.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+struct gearman_client_st *gearman_job_use_client(struct gearman_job_st *job);
+
 // `gearman_id_t gearman_id_initialize(void);` → `{-1, -1}` (`GEARMAN_ID_INITIALIZER`).
 //
 // # Safety
@@ -1008,6 +1432,206 @@ uint32_t gearman_status_numerator(struct gearman_status_t arg);
 //
 // As [`gearman_status_return`].
 uint32_t gearman_status_denominator(struct gearman_status_t arg);
+
+// `void gearman_task_free(gearman_task_st *task);`
+//
+// Releases the task (running the client's task-context free fn when the context is non-NULL), frees
+// a library-allocated shell and clears caller storage. NULL or a detached shell: nothing to do.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell; it must not be the task whose callback is running.
+void gearman_task_free(struct gearman_task_st *task);
+
+// `void *gearman_task_context(const gearman_task_st *task);` NULL for an invalid task.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+void *gearman_task_context(const struct gearman_task_st *task);
+
+// `void gearman_task_set_context(gearman_task_st *task, void *context);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+void gearman_task_set_context(struct gearman_task_st *task, void *context);
+
+// `const char *gearman_task_function_name(const gearman_task_st *task);` with the namespace; the
+// handle for status tasks, the unique for status-by-unique tasks. NULL for an invalid task.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const char *gearman_task_function_name(const struct gearman_task_st *task);
+
+// `const char *gearman_task_unique(const gearman_task_st *task);` ("" for status tasks).
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const char *gearman_task_unique(const struct gearman_task_st *task);
+
+// `const char *gearman_task_job_handle(const gearman_task_st *task);` ("" before JOB_CREATED).
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const char *gearman_task_job_handle(const struct gearman_task_st *task);
+
+// `bool gearman_task_is_known(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+bool gearman_task_is_known(const struct gearman_task_st *task);
+
+// `bool gearman_task_is_running(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+bool gearman_task_is_running(const struct gearman_task_st *task);
+
+// `uint32_t gearman_task_numerator(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+uint32_t gearman_task_numerator(const struct gearman_task_st *task);
+
+// `uint32_t gearman_task_denominator(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+uint32_t gearman_task_denominator(const struct gearman_task_st *task);
+
+// `const void *gearman_task_data(const gearman_task_st *task);` the payload of the reply being
+// delivered (NULL outside a callback, and under UNBUFFERED_RESULT).
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const void *gearman_task_data(const struct gearman_task_st *task);
+
+// `size_t gearman_task_data_size(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+size_t gearman_task_data_size(const struct gearman_task_st *task);
+
+// `void *gearman_task_take_data(gearman_task_st *task, size_t *data_size);` detaches the current
+// payload into memory from the client's workload allocator (libc `malloc` by default); the caller
+// frees it. No payload: NULL and size 0 (1.1.20 crashes). Invalid task: NULL, size untouched.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell; a non-NULL `data_size` must be writable.
+void *gearman_task_take_data(struct gearman_task_st *task, size_t *data_size);
+
+// `size_t gearman_task_recv_data(gearman_task_st *task, void *data, size_t data_size, gearman_return_t *ret_ptr);`
+//
+// UNBUFFERED_RESULT reading: copies the next bytes of the current payload (results are always
+// read whole by this library, so nothing ever waits). 0 + SUCCESS when nothing is pending.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell; `data` writable for `data_size` bytes; a non-NULL
+// `ret_ptr` writable.
+size_t gearman_task_recv_data(struct gearman_task_st *task,
+                              void *data,
+                              size_t data_size,
+                              gearman_return_t *ret_ptr);
+
+// `const char *gearman_task_error(const gearman_task_st *task);` NULL while the task code is
+// UNKNOWN_STATE or SUCCESS, else the code's name.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const char *gearman_task_error(const struct gearman_task_st *task);
+
+// `gearman_result_st *gearman_task_result(gearman_task_st *task);` the accumulated result of a
+// do/execute task (NULL for `add_task` tasks unless the pause actions stored one).
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+struct gearman_result_st *gearman_task_result(struct gearman_task_st *task);
+
+// `gearman_return_t gearman_task_return(const gearman_task_st *task);` INVALID_ARGUMENT for an
+// invalid task.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+gearman_return_t gearman_task_return(const struct gearman_task_st *task);
+
+// `const char *gearman_task_strstate(const gearman_task_st *);` NULL for an invalid task.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+const char *gearman_task_strstate(const struct gearman_task_st *task);
+
+// `bool gearman_task_has_exception(const gearman_task_st *task);`
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+bool gearman_task_has_exception(const struct gearman_task_st *task);
+
+// `gearman_string_t gearman_task_exception(const gearman_task_st *);` task-owned, or `{NULL, 0}`.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+struct gearman_string_t gearman_task_exception(const struct gearman_task_st *task);
+
+// `bool gearman_task_is_finished(const gearman_task_st *task);` true in COMPLETE, EXCEPTION, FAIL
+// and FINISHED. Deviation: 1.1.20 always answers false (a missing `return`, fixed in 2.0.0).
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+bool gearman_task_is_finished(const struct gearman_task_st *task);
+
+// `void gearman_task_give_workload(gearman_task_st *task, const void *workload, size_t workload_size);`
+//
+// Replaces the workload of a task not yet sent and takes ownership of `workload`: it is copied and
+// released at once with the client's free fn (libc `free` by default). Invalid task: no-op.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell; `workload` NULL or a `workload_size`-byte buffer from
+// the client's malloc fn.
+void gearman_task_give_workload(struct gearman_task_st *task,
+                                const void *workload,
+                                size_t workload_size);
+
+// `size_t gearman_task_send_workload(gearman_task_st *task, const void *workload, size_t workload_size, gearman_return_t *ret_ptr);`
+//
+// Streaming workloads are not supported (in 1.1.20 only a workload callback could use this, and
+// add_task never lets it run): a valid task is never in the "flush data" state, so this answers
+// 0 and NOT_FLUSHING, recorded on the client. Invalid task: 0 and INVALID_ARGUMENT.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell; a non-NULL `ret_ptr` writable.
+size_t gearman_task_send_workload(struct gearman_task_st *task,
+                                  const void *workload,
+                                  size_t workload_size,
+                                  gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_next(gearman_task_st *task);` the next older task of the client
+// (tasks made internally by `gearman_client_do*` are skipped); NULL at the end or when invalid.
+//
+// # Safety
+//
+// `task` must be NULL or a live task shell.
+struct gearman_task_st *gearman_next(struct gearman_task_st *task);
 
 // `gearman_task_attr_t gearman_task_attr_init(gearman_job_priority_t priority);` → `{FOREGROUND, priority, 0}`.
 //

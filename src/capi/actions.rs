@@ -18,3 +18,20 @@ pub struct gearman_actions_t {
     pub exception_fn: *mut gearman_exception_fn,
     pub fail_fn: *mut gearman_fail_fn,
 }
+
+impl Default for gearman_actions_t {
+    /// No callbacks.
+    fn default() -> Self {
+        let null = std::ptr::null_mut::<u8>();
+        gearman_actions_t {
+            workload_fn: null.cast(),
+            created_fn: null.cast(),
+            data_fn: null.cast(),
+            warning_fn: null.cast(),
+            status_fn: null.cast(),
+            complete_fn: null.cast(),
+            exception_fn: null.cast(),
+            fail_fn: null.cast(),
+        }
+    }
+}

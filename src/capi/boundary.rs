@@ -124,6 +124,32 @@ pub fn libc_malloc(size: usize) -> *mut c_void {
     unsafe { libc::malloc(size.max(1)) }
 }
 
+/// Borrows `size` bytes at `ptr`; NULL or size 0 is the empty slice.
+///
+/// # Safety
+///
+/// A non-NULL `ptr` must be readable for `size` bytes during `'a`.
+pub unsafe fn bytes_from<'a, T>(ptr: *const T, size: usize) -> &'a [u8] {
+    if ptr.is_null() || size == 0 {
+        return &[];
+    }
+    // SAFETY: non-NULL and readable for `size` bytes (caller guarantee).
+    unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), size) }
+}
+
+/// Borrows a NUL-terminated C string's bytes (without the NUL); None for NULL.
+///
+/// # Safety
+///
+/// A non-NULL `ptr` must be a NUL-terminated string readable during `'a`.
+pub unsafe fn cstr_bytes<'a>(ptr: *const std::os::raw::c_char) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: NUL-terminated (caller guarantee).
+    Some(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,8 @@ pub mod argument;
 pub mod boundary;
 pub mod callbacks;
 pub mod client;
+pub mod client_run;
+pub mod client_submit;
 pub mod enums;
 pub mod error;
 pub mod function;
