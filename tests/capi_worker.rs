@@ -115,6 +115,7 @@ const WORK_CASES: &[(&str, &str)] = &[
     ("c_v1", "chunks"),
     ("c_v1", "null"),
     ("c_v1", "take"),
+    ("c_v1", "clone"),
     ("c_v1b", "success"),
     ("c_v1b", "fail"),
     ("c_v2", "success"),
@@ -197,13 +198,29 @@ fn work_maps_callback_results_like_1_1_20() {
         "  take_workload -> take (4), now (nil)/0",
         "v1b: function=c_v1b",
         "work -> GEARMAN_SUCCESS err=GEARMAN_INVALID_ARGUMENT",
+        "  clone_worker: options=709 exist=1",
+        "  use_client: set=1 same=1 echo=GEARMAN_SUCCESS",
+        "v1 results: 15, freed with the workload free fn: 15; taken workload from the malloc fn: 1",
         "freed: allocated=0 initialized=1",
     ] {
         assert!(log.contains(expected), "missing {expected:?} in the worker log:\n{log}");
     }
+    // 1.1.20 leaks the result buffer of a v1 job that failed or was retried (5 of the 15 here
+    // never reach the free function); ours releases every one, so that line is compared apart.
+    let without_leak_count = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("v1 results:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
     for (name, t, l) in &runs[1..] {
         assert_same_output(name, t, "ours", transcript);
-        assert_same_output(name, l, "ours", log);
+        assert_same_output(
+            name,
+            &without_leak_count(l),
+            "ours",
+            &without_leak_count(log),
+        );
     }
 }
 
@@ -266,6 +283,9 @@ fn local_calls_options_and_errors() {
         "unregister f -> GEARMAN_SUCCESS again -> GEARMAN_NO_REGISTERED_FUNCTION",
         "add_function NULL name -> GEARMAN_INVALID_ARGUMENT err=GEARMAN_INVALID_ARGUMENT",
         "register 599 bytes -> GEARMAN_INVALID_ARGUMENT",
+        "logged=1 GEARMAN_INVALID_ARGUMENT/ERROR",
+        "set_identifier -> GEARMAN_SUCCESS options=",
+        "kill interrupt -> GEARMAN_SUCCESS\nwork after interrupt -> GEARMAN_SHUTDOWN_GRACEFUL\nwork again -> GEARMAN_SHUTDOWN_GRACEFUL",
         "work no servers -> GEARMAN_NO_SERVERS",
         "NULL: options=0 timeout=0 errno=22 error=(null)",
         "NULL: work=GEARMAN_INVALID_ARGUMENT",
