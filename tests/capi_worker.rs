@@ -301,3 +301,59 @@ fn local_calls_options_and_errors() {
         assert_same_output(name, out, "ours", ours);
     }
 }
+
+/// PHP's GearmanWorker without a client (tests/php_worker/worker_api.php): options, timeouts,
+/// registrations, ping, work() timeouts and errors. With our library it must print what it
+/// prints with Debian's.
+#[test]
+fn php_worker_api_matches_1_1_20() {
+    let Some(php) = common::reference_tool("/usr/bin/php") else {
+        return;
+    };
+    let loaded = Command::new(&php)
+        .args(["-r", "exit(extension_loaded('gearman') ? 0 : 1);"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !loaded {
+        assert!(
+            !common::compat_required(),
+            "php has no gearman extension (install php8.2-gearman)"
+        );
+        eprintln!("SKIPPED: php has no gearman extension");
+        return;
+    }
+    let scratch = Scratch::new("worker-php");
+    let script = root().join("tests/php_worker/worker_api.php");
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let server = common::TestServer::start(&[]);
+        let mut cmd = Command::new(&php);
+        cmd.arg(&script)
+            .arg(server.port.to_string())
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("GEARMAN_SERVERS");
+        if let Some(dir) = &lib {
+            cmd.env("LD_LIBRARY_PATH", dir);
+        }
+        let out = cmd.output().expect("run php");
+        assert!(out.status.success(), "php failed with {name}: {out:?}");
+        outputs.push((name, String::from_utf8_lossy(&out.stdout).into_owned()));
+    }
+    let ours = &outputs[0].1;
+    for expected in [
+        "options: 644",
+        "setOptions NON_BLOCKING: true\noptions: 6",
+        "timeout: 300\noptions: 388",
+        "ping: true",
+        "unregister again: false",
+        "work (timeout): false\nreturnCode: 47\nerror: 'GEARMAN_TIMEOUT'",
+        "addServer (server down): 'Failed to set exception option'",
+        "work (server down): false\nreturnCode: 26",
+        "work (nothing set up): false\nreturnCode: 13",
+    ] {
+        assert!(ours.contains(expected), "missing {expected:?} in:\n{ours}");
+    }
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
+}
