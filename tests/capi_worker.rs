@@ -125,17 +125,19 @@ const WORK_CASES: &[(&str, &str)] = &[
     ("c_v2", "exception_code"),
     ("c_v2", "error"),
     ("c_v2", "invalid"),
+    ("c_part", "complete"),
+    ("c_part", "fail"),
     ("c_v1", "quit"),
 ];
 
 /// Runs the `work` mode with one library; returns (client transcript, worker log).
-fn run_work(bin: &Path, lib: Option<&Path>) -> (String, String) {
+fn run_work(bin: &Path, lib: Option<&Path>, cases: &[(&str, &str)]) -> (String, String) {
     let server = common::TestServer::start(&[]);
     let child = spawn(bin, server.port, "work", lib);
     let mut c = client(server.port);
     c.enable_exceptions().expect("exceptions option");
     let mut transcript = String::new();
-    for (function, workload) in WORK_CASES {
+    for (function, workload) in cases {
         let line = match c.do_job(function, workload.as_bytes()) {
             Ok(r) => format!(
                 "{function} {workload}: ok {:?}\n",
@@ -157,7 +159,7 @@ fn work_maps_callback_results_like_1_1_20() {
     let bin = build(&scratch);
     let mut runs = Vec::new();
     for (name, lib) in libraries(&scratch) {
-        let (transcript, log) = run_work(&bin, lib.as_deref());
+        let (transcript, log) = run_work(&bin, lib.as_deref(), WORK_CASES);
         runs.push((name, transcript, log));
     }
     let (_, transcript, log) = &runs[0];
@@ -356,4 +358,24 @@ fn php_worker_api_matches_1_1_20() {
     for (name, out) in &outputs[1..] {
         assert_same_output(name, out, "ours", ours);
     }
+}
+
+/// A callback that frees its own job (1.1.20 crashes in `work` afterwards): ours ignores it.
+#[test]
+fn freeing_the_callback_job_is_harmless() {
+    let scratch = Scratch::new("worker-free-own");
+    let bin = build(&scratch);
+    let ours = our_lib_dir(&scratch);
+    let cases = [
+        ("c_v1", "free_own_job"),
+        ("c_v1", "success"),
+        ("c_v1", "quit"),
+    ];
+    let (transcript, log) = run_work(&bin, Some(&ours), &cases);
+    assert!(
+        transcript.contains("c_v1 free_own_job: ok \"boj_nwo_eerf\"")
+            && transcript.contains("c_v1 success: ok \"sseccus\""),
+        "{transcript}"
+    );
+    assert!(log.contains("  job still usable: c_v1"), "{log}");
 }

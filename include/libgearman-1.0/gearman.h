@@ -1109,8 +1109,9 @@ struct gearman_function_t gearman_function_create_partition(gearman_function_fn 
 
 // `void gearman_job_free(gearman_job_st *job);`
 //
-// Releases the job (nothing is sent: an unfinished job stays with this worker until its
-// connection closes); caller storage is detached, a library shell released. Invalid → no-op.
+// Releases a job from `grab_job` (nothing is sent: an unfinished job stays with this worker
+// until its connection closes); caller storage is detached, a library shell released. The job
+// passed to a function callback is released by `work` itself (a no-op here). Invalid → no-op.
 //
 // # Safety
 //

@@ -211,8 +211,9 @@ unsafe fn send(
 
 /// `void gearman_job_free(gearman_job_st *job);`
 ///
-/// Releases the job (nothing is sent: an unfinished job stays with this worker until its
-/// connection closes); caller storage is detached, a library shell released. Invalid → no-op.
+/// Releases a job from `grab_job` (nothing is sent: an unfinished job stays with this worker
+/// until its connection closes); caller storage is detached, a library shell released. The job
+/// passed to a function callback is released by `work` itself (a no-op here). Invalid → no-op.
 ///
 /// # Safety
 ///
@@ -223,8 +224,14 @@ pub unsafe extern "C" fn gearman_job_free(job: *mut gearman_job_st) {
     boundary::guard((), || {
         // SAFETY: forwarded caller guarantee.
         if let Some(j) = unsafe { job_impl(job) } {
-            // SAFETY: a live job from `JobImpl::create`, released once.
-            unsafe { JobImpl::destroy(j, true) };
+            // The job a callback receives belongs to `gearman_worker_work`, which releases it
+            // when the callback returns: freeing it here would leave `work` with a dangling job
+            // (1.1.20 crashes), so that is a no-op.
+            // SAFETY: a live job from `JobImpl::create`.
+            if unsafe { (*j).linked } {
+                // SAFETY: a grabbed job, released once.
+                unsafe { JobImpl::destroy(j, true) };
+            }
         }
     })
 }

@@ -132,6 +132,10 @@ static void *v1_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_
         gearman_client_st *cl = gearman_job_use_client(job);
         printf("  use_client: set=%d same=%d echo=%s\n", cl != NULL,
                cl == gearman_job_use_client(job), RC(gearman_client_echo(cl, "e", 1)));
+    } else if (is(job, "free_own_job")) {
+        /* Not allowed in 1.1.20 (crashes); ours ignores it. Only run with our library. */
+        gearman_job_free(job);
+        printf("  job still usable: %s\n", gearman_job_function_name(job));
     } else if (is(job, "take")) {
         size_t taken = 99;
         void *w = gearman_job_take_workload(job, &taken);
@@ -194,6 +198,9 @@ static int mode_work(const char *host, int port)
                                      w, "c_v1bXX", 5, gearman_function_create_v1(v1_fn), 0, "v1b")));
     printf("define v2 -> %s\n", RC(gearman_worker_define_function(
                                     w, "c_v2", 4, gearman_function_create(v2_fn), 0, "v2")));
+    printf("define partition -> %s\n",
+           RC(gearman_worker_define_function(
+               w, "c_part", 6, gearman_function_create_partition(v2_fn, NULL), 0, "part")));
     printf("options -> %d\n", (int)gearman_worker_options(w));
     gearman_worker_set_workload_free_fn(w, counting_free, NULL);
     gearman_worker_set_workload_malloc_fn(w, counting_malloc, NULL);
