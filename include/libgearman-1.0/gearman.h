@@ -561,6 +561,30 @@ struct gearman_function_t {
   union gearman_function_callback_u callback;
 };
 
+// The `options` member of `gearman_job_st` (an anonymous struct upstream; same layout).
+struct gearman_job_options_st {
+  bool is_allocated;
+  bool is_initialized;
+};
+
+// `struct gearman_job_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
+struct gearman_job_st {
+  struct gearman_job_options_st options;
+  void *_impl;
+};
+
+// The `options` member of `gearman_worker_st` (an anonymous struct upstream; same layout).
+struct gearman_worker_options_st {
+  bool is_allocated;
+  bool is_initialized;
+};
+
+// `struct gearman_worker_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
+struct gearman_worker_st {
+  struct gearman_worker_options_st options;
+  void *_impl;
+};
+
 // `struct gearman_id_t { int read_fd; int write_fd; }` (8 bytes).
 struct gearman_id_t {
   int read_fd;
@@ -583,30 +607,6 @@ struct gearman_task_attr_t {
   gearman_task_attr_kind_t kind;
   gearman_job_priority_t priority;
   union gearman_task_attr_options_u options;
-};
-
-// The `options` member of `gearman_worker_st` (an anonymous struct upstream; same layout).
-struct gearman_worker_options_st {
-  bool is_allocated;
-  bool is_initialized;
-};
-
-// `struct gearman_worker_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
-struct gearman_worker_st {
-  struct gearman_worker_options_st options;
-  void *_impl;
-};
-
-// The `options` member of `gearman_job_st` (an anonymous struct upstream; same layout).
-struct gearman_job_options_st {
-  bool is_allocated;
-  bool is_initialized;
-};
-
-// `struct gearman_job_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
-struct gearman_job_st {
-  struct gearman_job_options_st options;
-  void *_impl;
 };
 
 // `struct gearman_allocator_t { calloc; free; malloc; realloc; void *context; }` (40 bytes).
@@ -1107,6 +1107,159 @@ struct gearman_function_t gearman_function_create_v1(gearman_worker_fn *func);
 struct gearman_function_t gearman_function_create_partition(gearman_function_fn *func,
                                                             gearman_aggregator_fn *aggregator);
 
+// `void gearman_job_free(gearman_job_st *job);`
+//
+// Releases the job (nothing is sent: an unfinished job stays with this worker until its
+// connection closes); caller storage is detached, a library shell released. Invalid → no-op.
+//
+// # Safety
+//
+// `job` must be NULL or a live shell, not used afterwards. Jobs passed to a function callback
+// belong to `gearman_worker_work` and must not be freed by C.
+void gearman_job_free(struct gearman_job_st *job);
+
+// `void gearman_job_free_all(gearman_worker_st *worker);`: frees every job the worker handed out
+// with `grab_job` and C has not freed. Invalid → no-op.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; the freed jobs must not be used afterwards.
+void gearman_job_free_all(struct gearman_worker_st *worker);
+
+// `gearman_return_t gearman_job_send_data(gearman_job_st *job, const void *data, size_t data_size);`
+//
+// WORK_DATA, written out before returning (also on a non-blocking worker). After the job was
+// finished → SUCCESS without sending. Send failure → its code (LOST_CONNECTION, ...). Invalid →
+// INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell; non-NULL `data` readable for `data_size` bytes.
+gearman_return_t gearman_job_send_data(struct gearman_job_st *job,
+                                       const void *data,
+                                       size_t data_size);
+
+// `gearman_return_t gearman_job_send_warning(gearman_job_st *job, const void *warning, size_t warning_size);`
+//
+// WORK_WARNING; rules as [`gearman_job_send_data`].
+//
+// # Safety
+//
+// As [`gearman_job_send_data`].
+gearman_return_t gearman_job_send_warning(struct gearman_job_st *job,
+                                          const void *warning,
+                                          size_t warning_size);
+
+// `gearman_return_t gearman_job_send_status(gearman_job_st *job, uint32_t numerator, uint32_t denominator);`
+//
+// WORK_STATUS(handle, "%u", "%u"); rules as [`gearman_job_send_data`].
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+gearman_return_t gearman_job_send_status(struct gearman_job_st *job,
+                                         uint32_t numerator,
+                                         uint32_t denominator);
+
+// `gearman_return_t gearman_job_send_complete(gearman_job_st *job, const void *result, size_t result_size);`
+//
+// WORK_COMPLETE and the job is finished; a finished job → SUCCESS without sending (the first
+// result wins, also over the automatic completion of `work`).
+//
+// # Safety
+//
+// As [`gearman_job_send_data`].
+gearman_return_t gearman_job_send_complete(struct gearman_job_st *job,
+                                           const void *result,
+                                           size_t result_size);
+
+// `gearman_return_t gearman_job_send_exception(gearman_job_st *job, const void *exception, size_t exception_size);`
+//
+// NULL or empty exception → INVALID_ARGUMENT ("No exception was provided", recorded on the
+// worker). Sends WORK_EXCEPTION and finishes the job (the automatic WORK_FAIL/COMPLETE of `work`
+// is then suppressed). Finished job → SUCCESS.
+//
+// # Safety
+//
+// As [`gearman_job_send_data`].
+gearman_return_t gearman_job_send_exception(struct gearman_job_st *job,
+                                            const void *exception,
+                                            size_t exception_size);
+
+// `gearman_return_t gearman_job_send_fail(gearman_job_st *job);`: WORK_FAIL(handle) and the job
+// is finished; a finished job → SUCCESS.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+gearman_return_t gearman_job_send_fail(struct gearman_job_st *job);
+
+// `const char *gearman_job_handle(const gearman_job_st *job);`: "H:host:n"; invalid → NULL.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell. The string lives as long as the job.
+const char *gearman_job_handle(const struct gearman_job_st *job);
+
+// `const char *gearman_job_function_name(const gearman_job_st *job);`: as assigned by the server
+// (namespace included); invalid → NULL.
+//
+// # Safety
+//
+// As [`gearman_job_handle`].
+const char *gearman_job_function_name(const struct gearman_job_st *job);
+
+// `const char *gearman_job_unique(const gearman_job_st *job);`: the unique of JOB_ASSIGN_UNIQ /
+// JOB_ASSIGN_ALL, "" for plain JOB_ASSIGN; invalid → NULL.
+//
+// # Safety
+//
+// As [`gearman_job_handle`].
+const char *gearman_job_unique(const struct gearman_job_st *job);
+
+// `const void *gearman_job_workload(const gearman_job_st *job);`: the workload bytes (not
+// NUL-terminated by contract), NULL when empty or taken; invalid → NULL.
+//
+// # Safety
+//
+// As [`gearman_job_handle`].
+const void *gearman_job_workload(const struct gearman_job_st *job);
+
+// `size_t gearman_job_workload_size(const gearman_job_st *job);` (invalid → 0).
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+size_t gearman_job_workload_size(const struct gearman_job_st *job);
+
+// `void *gearman_job_take_workload(gearman_job_st *job, size_t *data_size);`
+//
+// Detaches the workload: a buffer from the worker's workload malloc (else libc malloc) that the
+// caller frees; the job's workload is NULL/0 afterwards. Empty → NULL and size 0. Invalid → NULL
+// (`*data_size` untouched).
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell; `data_size` NULL or writable.
+void *gearman_job_take_workload(struct gearman_job_st *job,
+                                size_t *data_size);
+
+// `gearman_worker_st *gearman_job_clone_worker(gearman_job_st *job);`: `gearman_worker_clone(NULL,
+// job's worker)`, a new worker the caller frees. Invalid → NULL.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+struct gearman_worker_st *gearman_job_clone_worker(struct gearman_job_st *job);
+
+// `const char *gearman_job_error(gearman_job_st *job);`: the owning worker's `error()`. Invalid →
+// NULL.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+const char *gearman_job_error(struct gearman_job_st *job);
+
 // `gearman_id_t gearman_id_initialize(void);` → `{-1, -1}` (`GEARMAN_ID_INITIALIZER`).
 //
 // # Safety
@@ -1511,6 +1664,401 @@ const char *gearman_bugreport(void);
 //
 // Always safe: any integer is accepted.
 const char *gearman_verbose_name(gearman_verbose_t verbose);
+
+// `gearman_worker_st *gearman_worker_create(gearman_worker_st *worker);`
+//
+// Caller storage or a library-allocated shell (spec §2.1); reads `GEARMAN_SERVERS` (a list that
+// does not resolve → NULL); creates the wake-up pipe (failure → NULL). No sockets.
+//
+// # Safety
+//
+// A non-NULL `worker` must be writable storage for a `gearman_worker_st` (its old contents are
+// never read).
+struct gearman_worker_st *gearman_worker_create(struct gearman_worker_st *worker);
+
+// `gearman_worker_st *gearman_worker_clone(gearman_worker_st *worker, const gearman_worker_st *from);`
+//
+// `from` NULL (or without implementation, where 1.1.20 crashes) → `gearman_worker_create(worker)`.
+// Otherwise a new worker (no `GEARMAN_SERVERS`) with `from`'s option flags, timeout, namespace,
+// identifier, log function, servers (in reverse order, as 1.1.20) and every function (same
+// callbacks, contexts and timeouts, re-registered oldest first so dispatch order is kept).
+//
+// # Safety
+//
+// As [`gearman_worker_create`]; a non-NULL `from` must be a live shell.
+struct gearman_worker_st *gearman_worker_clone(struct gearman_worker_st *worker,
+                                               const struct gearman_worker_st *from);
+
+// `void gearman_worker_free(gearman_worker_st *worker);`
+//
+// Frees the jobs obtained with `grab_job` and not freed yet (their shells become invalid, as in
+// 1.1.20), closes every connection (nothing is sent: the server re-queues unfinished jobs) and
+// the wake-up pipe; caller storage is detached, a library shell released. Invalid → no-op.
+//
+// # Safety
+//
+// `worker` must be NULL or a live shell, not used afterwards (except caller storage, which may
+// be created again).
+void gearman_worker_free(struct gearman_worker_st *worker);
+
+// `const char *gearman_worker_error(const gearman_worker_st *worker);`: NULL for a fresh worker
+// (SUCCESS), `"GEARMAN_UNKNOWN_STATE"` after a successful networked call, else the last message
+// or code name (spec §4). Valid until the worker's error changes. Invalid → NULL.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+const char *gearman_worker_error(const struct gearman_worker_st *worker);
+
+// `int gearman_worker_errno(gearman_worker_st *worker);`: the saved errno; invalid → EINVAL.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+int gearman_worker_errno(struct gearman_worker_st *worker);
+
+// `gearman_worker_options_t gearman_worker_options(const gearman_worker_st *worker);`
+//
+// OR of ALLOCATED, NON_BLOCKING, PACKET_INIT (always), CHANGE (registrations not sent yet),
+// GRAB_UNIQ, GRAB_ALL, TIMEOUT_RETURN, SSL, IDENTIFIER. Fresh: 645 heap / 644 caller storage.
+// Invalid → 0.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+gearman_worker_options_t gearman_worker_options(const struct gearman_worker_st *worker);
+
+// `void gearman_worker_set_options(gearman_worker_st *worker, gearman_worker_options_t options);`
+//
+// For NON_BLOCKING, GRAB_UNIQ, GRAB_ALL, TIMEOUT_RETURN, SSL, IDENTIFIER in that order: present →
+// added, absent → removed (so e.g. `set_options(NON_BLOCKING)` selects plain GRAB_JOB and a
+// 10000 ms timeout, as 1.1.20). Invalid → no-op.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_set_options(struct gearman_worker_st *worker, gearman_worker_options_t options);
+
+// `void gearman_worker_add_options(gearman_worker_st *worker, gearman_worker_options_t options);`
+//
+// NON_BLOCKING; GRAB_UNIQ (GRAB_JOB_UNIQ), then GRAB_ALL (GRAB_JOB_ALL); TIMEOUT_RETURN; SSL (a
+// flag only); IDENTIFIER (a new time-based UUID as identifier). Invalid → no-op.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_add_options(struct gearman_worker_st *worker, gearman_worker_options_t options);
+
+// `void gearman_worker_remove_options(gearman_worker_st *worker, gearman_worker_options_t options);`
+//
+// NON_BLOCKING off; TIMEOUT_RETURN off and timeout := 10000 ms; GRAB_UNIQ or GRAB_ALL off →
+// plain GRAB_JOB; SSL off; IDENTIFIER → identifier removed. Invalid → no-op.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_remove_options(struct gearman_worker_st *worker,
+                                   gearman_worker_options_t options);
+
+// `int gearman_worker_timeout(gearman_worker_st *worker);`: ms, −1 infinite (default). Invalid →
+// 0 (as 1.1.20; the client answers −1).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+int gearman_worker_timeout(struct gearman_worker_st *worker);
+
+// `void gearman_worker_set_timeout(gearman_worker_st *worker, int timeout);`: also turns on
+// TIMEOUT_RETURN (`work()` then returns GEARMAN_TIMEOUT after `timeout` ms without a job).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_set_timeout(struct gearman_worker_st *worker, int timeout);
+
+// `void *gearman_worker_context(const gearman_worker_st *worker);` (invalid → NULL).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void *gearman_worker_context(const struct gearman_worker_st *worker);
+
+// `void gearman_worker_set_context(gearman_worker_st *worker, void *context);`
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_set_context(struct gearman_worker_st *worker, void *context);
+
+// `void gearman_worker_set_log_fn(gearman_worker_st *worker, gearman_log_fn *function, void *context, gearman_verbose_t verbose);`
+//
+// Errors recorded from now on are passed to `function` when `verbose` ≥ their level (ERROR;
+// FATAL for allocation failures). NULL `function` → no logging.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function` NULL or a `gearman_log_fn`.
+void gearman_worker_set_log_fn(struct gearman_worker_st *worker,
+                               gearman_log_fn *function,
+                               void *context,
+                               gearman_verbose_t verbose);
+
+// `void gearman_worker_set_workload_malloc_fn(gearman_worker_st *worker, gearman_malloc_fn *function, void *context);`
+//
+// Used for buffers handed to C (`gearman_job_take_workload`). The context is shared with the
+// free function (last setter wins).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function` NULL or a `gearman_malloc_fn`.
+void gearman_worker_set_workload_malloc_fn(struct gearman_worker_st *worker,
+                                           gearman_malloc_fn *function,
+                                           void *context);
+
+// `void gearman_worker_set_workload_free_fn(gearman_worker_st *worker, gearman_free_fn *function, void *context);`
+//
+// Releases the result buffers v1 functions return (PHP installs efree here).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function` NULL or a `gearman_free_fn`.
+void gearman_worker_set_workload_free_fn(struct gearman_worker_st *worker,
+                                         gearman_free_fn *function,
+                                         void *context);
+
+// `gearman_return_t gearman_worker_set_memory_allocators(gearman_worker_st *, gearman_malloc_fn *malloc_fn, gearman_free_fn *free_fn, gearman_realloc_fn *realloc_fn, gearman_calloc_fn *calloc_fn, void *context);`
+//
+// All four NULL → libc again; all four set → installed; a mix → GEARMAN_FATAL (WORK_FAIL), nothing
+// changed. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; each function NULL or of its slot's signature.
+gearman_return_t gearman_worker_set_memory_allocators(struct gearman_worker_st *worker,
+                                                      gearman_malloc_fn *malloc_fn,
+                                                      gearman_free_fn *free_fn,
+                                                      gearman_realloc_fn *realloc_fn,
+                                                      gearman_calloc_fn *calloc_fn,
+                                                      void *context);
+
+// `gearman_return_t gearman_worker_add_server(gearman_worker_st *worker, const char *host, in_port_t port);`
+//
+// Resolves now (GETADDRINFO on failure), connects later. NULL/"" host → localhost, port 0 →
+// 4730. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `host` NULL or a NUL-terminated string.
+gearman_return_t gearman_worker_add_server(struct gearman_worker_st *worker,
+                                           const char *host,
+                                           uint16_t port);
+
+// `gearman_return_t gearman_worker_add_servers(gearman_worker_st *worker, const char *servers);`
+//
+// A `host[:port],...` list (1.1.20's parser: no IPv6 brackets, no trimming); stops at the first
+// failure. NULL list → localhost:4730. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `servers` NULL or a NUL-terminated string.
+gearman_return_t gearman_worker_add_servers(struct gearman_worker_st *worker, const char *servers);
+
+// `void gearman_worker_remove_servers(gearman_worker_st *worker);`: closes and forgets every server.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+void gearman_worker_remove_servers(struct gearman_worker_st *worker);
+
+// `void gearman_worker_set_namespace(gearman_worker_st *self, const char *namespace_key, size_t namespace_key_size);`
+//
+// The prefix of functions registered from now on (NULL removes it).
+//
+// # Safety
+//
+// A non-NULL `self_` must be a live shell; a non-NULL key readable for `namespace_key_size` bytes.
+void gearman_worker_set_namespace(struct gearman_worker_st *self_,
+                                  const char *namespace_key,
+                                  size_t namespace_key_size);
+
+// `const char *gearman_worker_namespace(gearman_worker_st *self);`: the prefix or NULL.
+//
+// # Safety
+//
+// A non-NULL `self_` must be a live shell.
+const char *gearman_worker_namespace(struct gearman_worker_st *self_);
+
+// `gearman_id_t gearman_worker_id(gearman_worker_st *self);`: the wake-up pipe `{read_fd,
+// write_fd}` for `gearman_kill()`. Invalid → `{-1, -1}` (1.1.20 crashes on a NULL `_impl`).
+//
+// # Safety
+//
+// A non-NULL `self_` must be a live shell.
+struct gearman_id_t gearman_worker_id(struct gearman_worker_st *self_);
+
+// `gearman_return_t gearman_worker_set_identifier(gearman_worker_st *worker, const char *id, size_t id_size);`
+//
+// Validates (printable, ≤ 254 bytes), stores it and sends SET_CLIENT_ID to the connected servers
+// (new connections send it first). Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; a non-NULL `id` readable for `id_size` bytes.
+gearman_return_t gearman_worker_set_identifier(struct gearman_worker_st *worker,
+                                               const char *id,
+                                               size_t id_size);
+
+// `gearman_return_t gearman_worker_register(gearman_worker_st *worker, const char *function_name, uint32_t timeout);`
+//
+// A function without callback (for `grab_job`); CAN_DO, or CAN_DO_TIMEOUT when `timeout` > 0,
+// goes out with the next grab. Name empty, longer than 512 bytes, or NULL (1.1.20 crashes) →
+// INVALID_ARGUMENT. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function_name` NULL or NUL-terminated.
+gearman_return_t gearman_worker_register(struct gearman_worker_st *worker,
+                                         const char *function_name,
+                                         uint32_t timeout);
+
+// `gearman_return_t gearman_worker_unregister(gearman_worker_st *worker, const char *function_name);`
+//
+// CANT_DO for the newest registration of that name (namespace excluded) with the next grab;
+// none → NO_REGISTERED_FUNCTION. NULL name → INVALID_ARGUMENT (1.1.20 crashes).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function_name` NULL or NUL-terminated.
+gearman_return_t gearman_worker_unregister(struct gearman_worker_st *worker,
+                                           const char *function_name);
+
+// `gearman_return_t gearman_worker_unregister_all(gearman_worker_st *worker);`
+//
+// RESET_ABILITIES with the next grab; nothing registered → NO_REGISTERED_FUNCTIONS.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+gearman_return_t gearman_worker_unregister_all(struct gearman_worker_st *worker);
+
+// `bool gearman_worker_function_exist(gearman_worker_st *worker, const char *function_name, size_t function_length);`
+//
+// True iff the newest registration of exactly that (un-namespaced) name is live. Invalid or NULL
+// name → false.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; a non-NULL name readable for `function_length` bytes.
+bool gearman_worker_function_exist(struct gearman_worker_st *worker,
+                                   const char *function_name,
+                                   size_t function_length);
+
+// `gearman_return_t gearman_worker_add_function(gearman_worker_st *worker, const char *function_name, uint32_t timeout, gearman_worker_fn *function, void *context);`
+//
+// Registers a v1 callback (its result buffer is released by the library with the worker's free
+// function). NULL name → INVALID_ARGUMENT "function name not given"; NULL function →
+// INVALID_ARGUMENT "function not given"; empty or > 512 bytes → INVALID_ARGUMENT. The newest
+// registration of a name wins. No I/O.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `function_name` NULL or NUL-terminated; `function`
+// NULL or a `gearman_worker_fn`.
+gearman_return_t gearman_worker_add_function(struct gearman_worker_st *worker,
+                                             const char *function_name,
+                                             uint32_t timeout,
+                                             gearman_worker_fn *function,
+                                             void *context);
+
+// `gearman_return_t gearman_worker_define_function(gearman_worker_st *worker, const char *function_name, const size_t function_name_length, const gearman_function_t function, const uint32_t timeout, void *context);`
+//
+// Registers a `gearman_function_t` (V1, V2, PARTITION or NULL kind) under a name of explicit
+// length. NULL name or length 0 → INVALID_ARGUMENT "function name not given". A kind without a
+// callback registers fine; its jobs fail in `work` with INVALID_FUNCTION_NAME.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; a non-NULL name readable for its length; the
+// callback pointers of `function` NULL or of the kind's signature.
+gearman_return_t gearman_worker_define_function(struct gearman_worker_st *worker,
+                                                const char *function_name,
+                                                size_t function_name_length,
+                                                struct gearman_function_t function,
+                                                uint32_t timeout,
+                                                void *context);
+
+// `gearman_return_t gearman_worker_work(gearman_worker_st *worker);`
+//
+// Grabs one job (sleeping with PRE_SLEEP until there is one, bounded by the timeout when
+// TIMEOUT_RETURN is on) and runs its callback, then (spec §7.4):
+// * v1 `*ret_ptr` SUCCESS → WORK_COMPLETE(result), SUCCESS; SHUTDOWN → WORK_COMPLETE, SHUTDOWN;
+//   LOST_CONNECTION → nothing sent, connections closed (the server hands the job out again),
+//   SUCCESS; anything else → WORK_FAIL and that value returned.
+// * v2: SUCCESS / SHUTDOWN → empty WORK_COMPLETE unless the function finished the job itself;
+//   FAIL or WORK_EXCEPTION → WORK_FAIL, returns WORK_FAIL; ERROR → retry as above; any other
+//   value → retry and INVALID_ARGUMENT recorded.
+// * After a failed job, the next call only returns SUCCESS (1.1.20's quirk Q7).
+//
+// Grab errors are returned as they are (NO_SERVERS, NO_REGISTERED_FUNCTIONS, TIMEOUT,
+// COULD_NOT_CONNECT, IO_WAIT / NO_JOBS when non-blocking, SHUTDOWN(_GRACEFUL) from the wake-up
+// pipe). A job of an unknown function or one without callback → INVALID_FUNCTION_NAME, nothing
+// sent. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; registered callbacks must have their signatures.
+gearman_return_t gearman_worker_work(struct gearman_worker_st *worker);
+
+// `gearman_job_st *gearman_worker_grab_job(gearman_worker_st *worker, gearman_job_st *job, gearman_return_t *ret_ptr);`
+//
+// Fetches one job without sleeping: NULL with NO_JOBS when no server has one (IO_WAIT when a
+// non-blocking worker's answer is not there yet), or NO_SERVERS, NO_REGISTERED_FUNCTIONS,
+// COULD_NOT_CONNECT, LOST_CONNECTION, UNEXPECTED_PACKET... The job is the caller's to finish
+// (`gearman_job_send_*`) and free; `job` storage is honoured (1.1.20 crashes on it). `ret_ptr` may
+// be NULL. Invalid worker → NULL, `*ret_ptr` untouched.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; `job` NULL or writable shell storage; `ret_ptr` NULL
+// or writable.
+struct gearman_job_st *gearman_worker_grab_job(struct gearman_worker_st *worker,
+                                               struct gearman_job_st *job,
+                                               gearman_return_t *ret_ptr);
+
+// `gearman_return_t gearman_worker_wait(gearman_worker_st *worker);`
+//
+// Polls the open connections and the wake-up pipe with the worker's timeout (non-blocking use):
+// SUCCESS when one is ready, TIMEOUT, SHUTDOWN_GRACEFUL / SHUTDOWN from the pipe, NO_ACTIVE_FDS
+// when no connection is open. Invalid → INVALID_ARGUMENT.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell.
+gearman_return_t gearman_worker_wait(struct gearman_worker_st *worker);
+
+// `gearman_return_t gearman_worker_echo(gearman_worker_st *worker, const void *workload, size_t workload_size);`
+//
+// ECHO_REQ to every server (all must answer with the same bytes). NULL/empty → INVALID_ARGUMENT;
+// no servers → NO_SERVERS. Like 1.1.20, a successful echo leaves the previous error in place.
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; non-NULL `workload` readable for its size.
+gearman_return_t gearman_worker_echo(struct gearman_worker_st *worker,
+                                     const void *workload,
+                                     size_t workload_size);
+
+// `bool gearman_worker_set_server_option(gearman_worker_st *self, const char *option_arg, size_t option_arg_size);`
+//
+// OPTION_REQ to every server (each must accept), remembered for reconnects. NULL option, no
+// servers, or a refusal → false.
+//
+// # Safety
+//
+// A non-NULL `self_` must be a live shell; non-NULL `option_arg` readable for its size.
+bool gearman_worker_set_server_option(struct gearman_worker_st *self_,
+                                      const char *option_arg,
+                                      size_t option_arg_size);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -33,3 +33,4 @@ pub mod task;
 pub mod task_attr;
 pub mod util;
 pub mod worker;
+pub mod worker_functions;
