@@ -557,7 +557,7 @@ unsafe fn do_background_on(
     let cl = unsafe { &mut *c };
     cl.core.error_state_mut().reset();
     // SAFETY: a C string (caller guarantee).
-    if unsafe { boundary::cstr_bytes(function) }.is_none_or(<[u8]>::is_empty) {
+    if !unsafe { boundary::cstr_bytes(function) }.is_some_and(|f| !f.is_empty()) {
         cl.record(Error::new(
             ReturnCode::InvalidArgument,
             OP,
