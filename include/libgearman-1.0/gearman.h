@@ -410,6 +410,9 @@ typedef enum gearman_con_universal_t {
   GEARMAN_CON_UNIVERSAL_CONNECTED = 3,
 } gearman_con_universal_t;
 
+// The slots as the C function pointers they are.
+#define SLOTS { data, warning, status, complete, exception, fail, }
+
 // Upstream alias enumerator (`GEARMAN_INTERRUPT = GEARMAN_SIGNAL_INTERRUPT`).
 #define GEARMAN_INTERRUPT GEARMAN_SIGNAL_INTERRUPT
 
@@ -530,6 +533,24 @@ struct gearman_status_t {
   union gearman_status_u status_;
 };
 
+// `struct gearman_task_attr_epoch_t { time_t value; }`.
+struct gearman_task_attr_epoch_t {
+  time_t value;
+};
+
+// The anonymous `options` union of `gearman_task_attr_t`.
+union gearman_task_attr_options_u {
+  char bytes[8];
+  struct gearman_task_attr_epoch_t epoch;
+};
+
+// `struct gearman_task_attr_t { kind; priority; union { bytes[8]; epoch } options; }` (16 bytes).
+struct gearman_task_attr_t {
+  gearman_task_attr_kind_t kind;
+  gearman_job_priority_t priority;
+  union gearman_task_attr_options_u options;
+};
+
 // `struct gearman_function_v1_t { gearman_worker_fn *func; }`.
 struct gearman_function_v1_t {
   gearman_worker_fn *func;
@@ -589,24 +610,6 @@ struct gearman_worker_st {
 struct gearman_id_t {
   int read_fd;
   int write_fd;
-};
-
-// `struct gearman_task_attr_epoch_t { time_t value; }`.
-struct gearman_task_attr_epoch_t {
-  time_t value;
-};
-
-// The anonymous `options` union of `gearman_task_attr_t`.
-union gearman_task_attr_options_u {
-  char bytes[8];
-  struct gearman_task_attr_epoch_t epoch;
-};
-
-// `struct gearman_task_attr_t { kind; priority; union { bytes[8]; epoch } options; }` (16 bytes).
-struct gearman_task_attr_t {
-  gearman_task_attr_kind_t kind;
-  gearman_job_priority_t priority;
-  union gearman_task_attr_options_u options;
 };
 
 // `struct gearman_allocator_t { calloc; free; malloc; realloc; void *context; }` (40 bytes).
@@ -1076,6 +1079,48 @@ gearman_return_t gearman_client_job_status(struct gearman_client_st *client,
 struct gearman_status_t gearman_client_unique_status(struct gearman_client_st *client,
                                                      const char *unique,
                                                      size_t unique_length);
+
+// `gearman_task_st *gearman_execute(gearman_client_st *client, const char *function_name, size_t function_name_length, const char *unique, size_t unique_length, gearman_task_attr_t *workload, gearman_argument_t *arguments, void *context);`
+//
+// Submits one job (attr NULL: SUBMIT_JOB and the context is ignored; FOREGROUND/BACKGROUND by
+// priority; EPOCH: SUBMIT_JOB_EPOCH), runs `gearman_client_run_tasks` once (its code is
+// discarded; a blocking client runs every pending task to completion) and returns the task: read
+// `gearman_task_return` / `gearman_task_result`. NULL for an invalid client (nothing recorded) or
+// invalid arguments (INVALID_ARGUMENT recorded).
+//
+// # Safety
+//
+// `client` NULL or a live client shell; names readable for their lengths; `workload` and
+// `arguments` NULL or readable.
+struct gearman_task_st *gearman_execute(struct gearman_client_st *client,
+                                        const char *function_name,
+                                        size_t function_name_length,
+                                        const char *unique,
+                                        size_t unique_length,
+                                        struct gearman_task_attr_t *workload,
+                                        struct gearman_argument_t *arguments,
+                                        void *context);
+
+// `gearman_task_st *gearman_execute_by_partition(gearman_client_st *client, const char *partition_function, const size_t partition_function_length, const char *function_name, const size_t function_name_length, const char *unique_str, const size_t unique_length, gearman_task_attr_t *workload, gearman_argument_t *arguments, void *context);`
+//
+// SUBMIT_REDUCE_JOB (BACKGROUND attr: _BACKGROUND) of `partition_function` with `function_name`
+// as the reducer, run until it ends. NULL with errno EINVAL for an invalid client; NULL +
+// INVALID_ARGUMENT for empty names, an EPOCH attr or an empty workload (1.1.20 asserts); NULL
+// (task freed) when the run fails.
+//
+// # Safety
+//
+// As `gearman_execute`.
+struct gearman_task_st *gearman_execute_by_partition(struct gearman_client_st *client,
+                                                     const char *partition_function,
+                                                     size_t partition_function_length,
+                                                     const char *function_name,
+                                                     size_t function_name_length,
+                                                     const char *unique_str,
+                                                     size_t unique_length,
+                                                     struct gearman_task_attr_t *workload,
+                                                     struct gearman_argument_t *arguments,
+                                                     void *context);
 
 // `gearman_function_t gearman_function_create(gearman_function_fn func);` → kind V2.
 //

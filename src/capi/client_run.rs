@@ -16,7 +16,7 @@ use super::error::to_c;
 use super::limits::GEARMAN_MAX_ECHO_SIZE;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::task::{gearman_task_st, release_task};
-use crate::client::{EventKind, TaskId, TaskKind};
+use crate::client::{EventKind, TaskId, TaskKind, TaskState};
 use crate::error::{Error, ReturnCode};
 
 /// Runs the core loop, dispatching each event to its task's callback, until `target` finishes
@@ -37,7 +37,19 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
         let ev = match next {
             Ok(Some(ev)) => ev,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(to_c(e.code())),
+            Err(e) => {
+                if e.code() == ReturnCode::CouldNotConnect {
+                    // 1.1.20 leaves the tasks NEW but shows the failure as their return code.
+                    for id in c.core.task_ids() {
+                        if let Some(t) = c.core.task_mut(id) {
+                            if t.state() == TaskState::New {
+                                t.ret = ReturnCode::CouldNotConnect;
+                            }
+                        }
+                    }
+                }
+                return Err(to_c(e.code()));
+            }
         };
         let record = c.core.task(ev.task).and_then(|t| c.record_of(t));
         let Some(record) = record else {
@@ -57,6 +69,14 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
             EventKind::Fail => r.actions.fail_fn.cast(),
         };
         let shell: *mut gearman_task_st = r.shell;
+        // A background task is resolved by JOB_CREATED, but 1.1.20 sets its SUCCESS only after
+        // the created callback: inside it the task still reads UNKNOWN_STATE.
+        let created_resolves = ev.kind == EventKind::Created && ev.terminal;
+        if created_resolves {
+            if let Some(t) = c.core.task_mut(ev.task) {
+                t.ret = ReturnCode::UnknownState;
+            }
+        }
         // SAFETY: the slot holds NULL or a gearman_*_fn, all of the TaskFn shape.
         let rc = match unsafe { callback::<c_void, TaskFn>(slot) } {
             // SAFETY: no Rust borrow of the client or task is used after this point until the
@@ -66,6 +86,11 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
         };
         // SAFETY: live client (the callback must not free it).
         let c = unsafe { &mut *client };
+        if created_resolves {
+            if let Some(t) = c.core.task_mut(ev.task) {
+                t.ret = ReturnCode::Success;
+            }
+        }
         if rc != gearman_return_t::GEARMAN_SUCCESS {
             c.core.defer_event();
             if let Ok(code) = i32::try_from(rc.0) {
@@ -114,8 +139,23 @@ pub unsafe extern "C" fn gearman_client_run_tasks(client: *mut gearman_client_st
         if !unsafe { (*c).core.has_tasks() } {
             return gearman_return_t::GEARMAN_SUCCESS.into();
         }
+        // 1.1.20 resets the error state only when a packet starts being sent: a call that just
+        // collects results keeps the previous code (e.g. IO_WAIT) after its SUCCESS.
+        // SAFETY: live client.
+        let before = unsafe {
+            let core = &(*c).core;
+            let sends = core
+                .task_ids()
+                .iter()
+                .any(|&id| core.task(id).is_some_and(|t| t.state() == TaskState::New));
+            (!sends).then(|| core.error_state().clone())
+        };
         // SAFETY: live client for the whole call (caller guarantee).
         let r = unsafe { drive(c, None) };
+        if let (Ok(()), Some(before)) = (&r, before) {
+            // SAFETY: live client.
+            unsafe { *(*c).core.error_state_mut() = before };
+        }
         // SAFETY: live client.
         unsafe { (*c).flush_log() };
         match r {

@@ -106,6 +106,34 @@ pub unsafe fn add_linked(
     Ok(shell)
 }
 
+/// With a custom workload malloc fn, makes the task's allocator-owned copy of the workload.
+///
+/// # Safety
+///
+/// `client` live; `shell` a live task of it.
+unsafe fn keep_allocator_copy(
+    client: *mut ClientImpl,
+    shell: *mut gearman_task_st,
+    workload: &[u8],
+) {
+    // SAFETY: live client.
+    let c = unsafe { &*client };
+    if !c.alloc.has_custom_malloc() || workload.is_empty() {
+        return;
+    }
+    // SAFETY: a live task shell.
+    let Some(r) = (unsafe { super::task::task_impl(shell) }) else {
+        return;
+    };
+    // SAFETY: the installed allocator has the C signatures.
+    let p = unsafe { c.alloc.malloc(workload.len()) };
+    if !p.is_null() {
+        // SAFETY: `p` has `workload.len()` fresh bytes.
+        unsafe { std::ptr::copy_nonoverlapping(workload.as_ptr(), p.cast::<u8>(), workload.len()) };
+    }
+    r.workload_copy = p;
+}
+
 /// The body shared by the six `gearman_client_add_task*`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn add_task(
@@ -147,7 +175,12 @@ unsafe fn add_task(
                     kind: TaskKind::AddTask,
                 };
                 // SAFETY: live client; storage writable (caller guarantee).
-                unsafe { add_linked(c, task, context, t) }
+                let r = unsafe { add_linked(c, task, context, t) };
+                if let Ok(shell) = r {
+                    // SAFETY: live client and the task just linked.
+                    unsafe { keep_allocator_copy(c, shell, a.workload) };
+                }
+                r
             }
         };
         // SAFETY: live client.
@@ -524,7 +557,7 @@ unsafe fn do_background_on(
     let cl = unsafe { &mut *c };
     cl.core.error_state_mut().reset();
     // SAFETY: a C string (caller guarantee).
-    if unsafe { boundary::cstr_bytes(function) }.is_none_or(<[u8]>::is_empty) {
+    if !unsafe { boundary::cstr_bytes(function) }.is_some_and(|f| !f.is_empty()) {
         cl.record(Error::new(
             ReturnCode::InvalidArgument,
             OP,

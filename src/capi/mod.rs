@@ -20,6 +20,7 @@ pub mod client_run;
 pub mod client_submit;
 pub mod enums;
 pub mod error;
+pub mod execute;
 pub mod function;
 pub mod job;
 pub mod kill;

@@ -39,6 +39,10 @@ pub struct TaskImpl {
     pub result: Option<gearman_result_st>,
     /// Bytes of the current payload already handed out by `gearman_task_recv_data`.
     pub recv_offset: usize,
+    /// With a custom workload malloc fn installed, `add_task` copies the workload with it (as
+    /// 1.1.20 does, so callers tracking that allocator see the copy); the task owns that copy
+    /// and releases it with the free fn. The core sends from its own buffer.
+    pub workload_copy: *mut c_void,
 }
 
 fn with_nul(bytes: &[u8]) -> Vec<u8> {
@@ -65,10 +69,15 @@ impl TaskImpl {
             context,
             kind: task.kind(),
             function_c: with_nul(task.function_name()),
-            unique_c: with_nul(task.unique()),
+            // Status-by-unique tasks show the unique they ask about (observed in 1.1.20).
+            unique_c: with_nul(match task.request() {
+                crate::client::Request::StatusUnique => task.function_name(),
+                _ => task.unique(),
+            }),
             handle_c: with_nul(task.job_handle()),
             result: None,
             recv_offset: 0,
+            workload_copy: std::ptr::null_mut(),
         }
     }
 
@@ -146,6 +155,8 @@ pub unsafe fn release_task(record: *mut TaskImpl) {
         }
     }
     client.core.free_task(r.id);
+    // SAFETY: made by the client's malloc fn in `add_task`; released once.
+    unsafe { client.alloc.free(r.workload_copy) };
     // SAFETY: the shell was attached by `attach_task`.
     unsafe { boundary::shell_release(r.shell) };
     // SAFETY: made by `Box::into_raw` in `attach_task`, released once.

@@ -103,6 +103,11 @@ function ev($name)
             . ' data=' . show($task->data()) . ' size=' . $task->dataSize()
             . ' rc=' . rc_name($task->returnCode()) . ')';
         $events[$context ?? 'none'][] = $line;
+        if ($name === 'created') {
+            // The extension frees finished tasks (GEARMAN_CLIENT_FREE_TASKS): a background
+            // task's handle is only available inside its callbacks.
+            $GLOBALS['created_handle'] = $task->jobHandle();
+        }
     };
 }
 $c->setCreatedCallback(ev('created'));
@@ -132,7 +137,7 @@ foreach ($one as [$method, $fn, $workload, $ctx]) {
     }
     if (strpos($method, 'Background') !== false) {
         // Done before the next task, so the worker's log order does not depend on timing.
-        out('  jobStatus when done: ' . json_encode(wait_done($c, $task->jobHandle())));
+        out('  jobStatus when done: ' . json_encode(wait_done($c, $created_handle)));
     }
 }
 
