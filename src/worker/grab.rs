@@ -257,6 +257,19 @@ impl Worker {
 
     /// After PRE_SLEEP: waits for a NOOP on any connection, the wake-up pipe, or the timeout.
     fn sleep_for_noop(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
+        // A NOOP read together with an earlier answer is already here: no need to sleep.
+        let mut woke = false;
+        for s in &mut self.servers {
+            if s.link.is_connected() && s.link.has_buffered_reply() {
+                woke = true;
+                if drain_noops(s).is_err() || s.link.is_eof() {
+                    s.lost();
+                }
+            }
+        }
+        if woke {
+            return Ok(());
+        }
         let mut items = vec![PollItem::new(self.wake.read_fd(), true, false)];
         let mut which = Vec::new();
         for (i, s) in self.servers.iter().enumerate() {
