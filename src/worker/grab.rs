@@ -348,6 +348,13 @@ impl Worker {
     /// Non-blocking helper: waits (worker timeout) until a connection is readable or the
     /// wake-up pipe fires. NO_ACTIVE_FDS when no connection is open.
     pub fn wait(&mut self) -> Result<(), Error> {
+        if self
+            .servers
+            .iter()
+            .any(|s| s.link.is_connected() && s.link.has_buffered_reply())
+        {
+            return Ok(());
+        }
         let mut items = vec![PollItem::new(self.wake.read_fd(), true, false)];
         for s in &self.servers {
             if let (true, Some(fd)) = (s.link.is_connected(), s.link.fd()) {
