@@ -99,3 +99,23 @@ fn garbage_from_a_server_is_an_error_not_a_crash() {
     assert_eq!(e.code(), ReturnCode::InvalidPacket, "{e}");
     t.join().expect("fake");
 }
+
+#[test]
+fn waits_with_nothing_pending() {
+    let server = TestServer::start(&[]);
+    let mut c = Client::new();
+    c.add_server("127.0.0.1", server.port).expect("add");
+    assert_eq!(c.wait().expect_err("idle").code(), ReturnCode::NoActiveFds);
+    let mut w = Worker::new().expect("worker");
+    w.add_server("127.0.0.1", server.port).expect("add");
+    // No connection yet: the wake-up pipe alone does not count.
+    assert_eq!(w.wait().expect_err("idle").code(), ReturnCode::NoActiveFds);
+    w.echo(b"x").expect("echo connects");
+    w.set_timeout(100);
+    assert_eq!(w.wait().expect_err("quiet").code(), ReturnCode::Timeout);
+    w.interrupt().expect("interrupt");
+    assert_eq!(
+        w.wait().expect_err("interrupted").code(),
+        ReturnCode::ShutdownGraceful
+    );
+}
