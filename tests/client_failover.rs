@@ -138,6 +138,8 @@ fn lost_connection_ends_the_waiting_tasks_and_the_client_recovers() {
     assert_eq!(t.return_code(), ReturnCode::LostConnection);
     assert_eq!(t.state(), TaskState::Finished);
     assert!(!c.has_active_tasks());
+    assert_eq!(c.take_quiet_ends(), vec![id]);
+    assert!(c.take_quiet_ends().is_empty());
     // A new server on the same port: the client reconnects on its own.
     let server2 = common::TestServer::start_on_port(port, &[]);
     let h = c
