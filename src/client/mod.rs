@@ -437,6 +437,9 @@ impl Client {
         if self.current.is_some_and(|e| e.task == id) {
             self.current = None;
         }
+        if !self.quiet_ends.is_empty() {
+            self.quiet_ends.retain(|t| *t != id);
+        }
         if let Some(sid) = task.server {
             if let Some(s) = self.servers.iter_mut().find(|s| s.id == sid) {
                 s.unbind_handle(&task.handle, id);
@@ -466,8 +469,7 @@ impl Client {
 
     /// Tasks that ended without an event since the last call (a server ERROR answered their
     /// submission, or their connection was lost): their callbacks never ran, so a caller that
-    /// frees finished tasks (FREE_TASKS) frees these here. Ids of tasks freed since may
-    /// appear; freeing them again is a no-op.
+    /// frees finished tasks (FREE_TASKS) frees these here.
     pub fn take_quiet_ends(&mut self) -> Vec<TaskId> {
         std::mem::take(&mut self.quiet_ends)
     }
