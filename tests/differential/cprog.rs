@@ -37,6 +37,7 @@ fn programs() -> &'static BTreeMap<String, PathBuf> {
                     "-Werror",
                     "-O1",
                     "-g",
+                    "-pthread",
                 ])
                 .arg("-o")
                 .arg(&exe)
