@@ -1,4 +1,5 @@
-//! The `c-examples/`: built with their Makefile (plain and ASan), run in worker/client pairs.
+//! The `c-examples/`: built with their Makefile (plain and ASan), run in worker/client pairs,
+//! also under valgrind when it is installed.
 use super::*;
 use crate::server::Server;
 use std::collections::BTreeMap;
@@ -46,6 +47,7 @@ fn examples() -> Option<&'static PathBuf> {
 /// codes" with the background job handle masked.
 fn run_example_pair(
     bin_dir: &Path,
+    wrapper: &[&str],
     libdir: &Path,
     server_bin: &Path,
     worker: &[&str],
@@ -54,8 +56,16 @@ fn run_example_pair(
     let server = Server::start(server_bin);
     let port = server.port.to_string();
     let spawn = |args: &[&str]| {
-        Command::new(bin_dir.join(args[0]))
-            .args(["-h", "127.0.0.1", "-p", &port])
+        let program = bin_dir.join(args[0]);
+        let mut cmd = match wrapper.split_first() {
+            Some((tool, tool_args)) => {
+                let mut cmd = Command::new(tool);
+                cmd.args(tool_args).arg(&program);
+                cmd
+            }
+            None => Command::new(&program),
+        };
+        cmd.args(["-h", "127.0.0.1", "-p", &port])
             .args(&args[1..])
             .env("LD_LIBRARY_PATH", libdir)
             .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -80,8 +90,9 @@ fn run_example_pair(
     };
     let stderr_note = |s: &[u8]| {
         let t = String::from_utf8_lossy(s);
-        if t.contains("Sanitizer") {
-            format!("\nSANITIZER REPORT:\n{t}")
+        // ASan/UBSan name themselves; valgrind's report lines start with "==<pid>==".
+        if t.contains("Sanitizer") || t.lines().any(|l| l.starts_with("==")) {
+            format!("\nMEMORY CHECKER REPORT:\n{t}")
         } else {
             String::new()
         }
@@ -155,15 +166,41 @@ fn run_examples(
     libdir: &Path,
     server_bin: &Path,
 ) -> BTreeMap<&'static str, String> {
+    run_examples_wrapped(bin_dir, &[], libdir, server_bin)
+}
+
+/// The same, each program run under `wrapper` (e.g. valgrind).
+fn run_examples_wrapped(
+    bin_dir: &Path,
+    wrapper: &[&str],
+    libdir: &Path,
+    server_bin: &Path,
+) -> BTreeMap<&'static str, String> {
     SCENARIOS
         .iter()
         .map(|(name, worker, client, _)| {
             (
                 *name,
-                run_example_pair(bin_dir, libdir, server_bin, worker, client),
+                run_example_pair(bin_dir, wrapper, libdir, server_bin, worker, client),
             )
         })
         .collect()
+}
+
+/// Valgrind's memcheck, reporting errors and definite leaks with exit code 99; `None` (after
+/// a note) when valgrind is not installed.
+fn valgrind() -> Option<Vec<&'static str>> {
+    if !Path::new("/usr/bin/valgrind").exists() {
+        eprintln!("SKIPPED (valgrind runs): /usr/bin/valgrind is not installed");
+        return None;
+    }
+    Some(vec![
+        "/usr/bin/valgrind",
+        "-q",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--error-exitcode=99",
+    ])
 }
 
 fn check_expected(outputs: &BTreeMap<&'static str, String>, what: &str) {
@@ -176,7 +213,7 @@ fn check_expected(outputs: &BTreeMap<&'static str, String>, what: &str) {
             );
         }
         assert!(
-            !out.contains("SANITIZER REPORT"),
+            !out.contains("MEMORY CHECKER REPORT"),
             "{what}, example {name}:\n{out}"
         );
     }
@@ -218,6 +255,15 @@ fn system_library() {
         Path::new(REFERENCE_SERVER),
     );
     check_expected(&asan, "system library, ASan build");
+    if let Some(valgrind) = valgrind() {
+        let checked = run_examples_wrapped(
+            dir,
+            &valgrind,
+            &system_libdir(),
+            Path::new(REFERENCE_SERVER),
+        );
+        check_expected(&checked, "system library, valgrind");
+    }
     if !server_under_test_is_reference() {
         let server = common::server_bin();
         let what = format!("system library, server {}", server.display());
@@ -272,4 +318,8 @@ fn our_library() {
     compare_examples(&reference, &outputs, &what);
     let asan = run_examples(&dir.join("asan"), &ours, &server);
     check_expected(&asan, &format!("{what}, ASan build"));
+    if let Some(valgrind) = valgrind() {
+        let checked = run_examples_wrapped(dir, &valgrind, &ours, &server);
+        check_expected(&checked, &format!("{what}, valgrind"));
+    }
 }
