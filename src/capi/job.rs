@@ -565,3 +565,64 @@ unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::worker::{gearman_worker_create, gearman_worker_error, gearman_worker_free};
+    use std::ffi::CStr;
+
+    fn job() -> Job {
+        Job {
+            handle: b"H:host:7".to_vec(),
+            function: b"ns_fn".to_vec(),
+            unique: b"u-1".to_vec(),
+            reducer: Vec::new(),
+            workload: b"payload".to_vec(),
+            server: 99,
+            generation: 1,
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn accessors_take_workload_and_free() {
+        // SAFETY: a worker and a job created and released here; strings read while the job lives.
+        unsafe {
+            let w = gearman_worker_create(std::ptr::null_mut());
+            let wi = super::super::worker::worker_impl(w).expect("worker");
+            let mut storage = std::mem::MaybeUninit::<gearman_job_st>::uninit();
+            let j = JobImpl::create(job(), wi, storage.as_mut_ptr(), true);
+            let shell = (*j).shell();
+            assert_eq!(shell, storage.as_mut_ptr(), "caller storage honoured");
+            assert!(!(*shell).options.is_allocated);
+            let text = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
+            assert_eq!(text(gearman_job_handle(shell)), "H:host:7");
+            assert_eq!(text(gearman_job_function_name(shell)), "ns_fn");
+            assert_eq!(text(gearman_job_unique(shell)), "u-1");
+            assert_eq!(gearman_job_workload_size(shell), 7);
+            let mut size = 0usize;
+            let p = gearman_job_take_workload(shell, &mut size);
+            assert_eq!(std::slice::from_raw_parts(p.cast::<u8>(), size), b"payload");
+            libc::free(p);
+            assert!(gearman_job_workload(shell).is_null());
+            assert_eq!(gearman_job_workload_size(shell), 0);
+            assert!(gearman_job_take_workload(shell, &mut size).is_null());
+            // The job's server is not one of the worker's: nothing can be sent.
+            let rc = gearman_job_send_complete(shell, b"r".as_ptr().cast(), 1);
+            assert_eq!(rc, rc_of(ReturnCode::LostConnection));
+            assert!(text(gearman_worker_error(w)).contains("GEARMAN_LOST_CONNECTION"));
+            let rc = gearman_job_send_exception(shell, std::ptr::null(), 0);
+            assert_eq!(rc, rc_of(ReturnCode::InvalidArgument));
+            assert_eq!((*wi).jobs.len(), 1);
+            gearman_job_free(shell);
+            assert!((*wi).jobs.is_empty());
+            assert!((*shell)._impl.is_null());
+            gearman_worker_free(w);
+        }
+    }
+
+    fn rc_of(code: ReturnCode) -> GearmanReturn {
+        rc(code)
+    }
+}
