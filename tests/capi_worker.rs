@@ -379,3 +379,24 @@ fn freeing_the_callback_job_is_harmless() {
     );
     assert!(log.contains("  job still usable: c_v1"), "{log}");
 }
+
+/// Fixed 1.1.20 crashes (Q20): a grab after NO_JOBS, and a job in caller storage.
+#[test]
+fn grab_after_no_jobs_and_caller_job_storage() {
+    let scratch = Scratch::new("worker-grab-again");
+    let bin = build(&scratch);
+    let ours = our_lib_dir(&scratch);
+    let server = common::TestServer::start(&[]);
+    let mut c = client(server.port);
+    c.submit_background(Priority::Normal, b"c_again", None, b"one")
+        .expect("queue a background job");
+    let out = finish(spawn(&bin, server.port, "grab-again", Some(&ours)));
+    assert!(
+        out.starts_with(
+            "grab 0 -> job rc=GEARMAN_SUCCESS in storage=1 allocated=0 workload=one complete=GEARMAN_SUCCESS freed impl=(nil)\n\
+             grab 1 -> NULL rc=GEARMAN_NO_JOBS\n\
+             grab 2 -> NULL rc=GEARMAN_NO_JOBS\n"
+        ),
+        "{out}"
+    );
+}

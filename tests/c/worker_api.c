@@ -255,6 +255,30 @@ static int mode_grab(const char *host, int port)
     return 0;
 }
 
+/* Ours only: 1.1.20 crashes on grab -> NO_JOBS -> grab (Q20) and with caller job storage. */
+static int mode_grab_again(const char *host, int port)
+{
+    gearman_worker_st *w = connected(host, port);
+    gearman_worker_register(w, "c_again", 0);
+    gearman_return_t rc;
+    gearman_job_st storage;
+    for (int i = 0; i < 3; i++) {
+        gearman_job_st *job = gearman_worker_grab_job(w, &storage, &rc);
+        printf("grab %d -> %s rc=%s", i, job ? "job" : "NULL", RC(rc));
+        if (job) {
+            printf(" in storage=%d allocated=%d workload=%.*s", job == &storage,
+                   job->options.is_allocated, (int)gearman_job_workload_size(job),
+                   (const char *)gearman_job_workload(job));
+            printf(" complete=%s", RC(gearman_job_send_complete(job, "ok", 2)));
+            gearman_job_free(job);
+            printf(" freed impl=%p", storage._impl);
+        }
+        printf("\n");
+    }
+    gearman_worker_free(w);
+    return 0;
+}
+
 static int mode_local(const char *host, int port)
 {
     (void)port;
@@ -398,5 +422,7 @@ int main(int argc, char **argv)
         return mode_work(argv[1], port);
     if (strcmp(argv[3], "grab") == 0)
         return mode_grab(argv[1], port);
+    if (strcmp(argv[3], "grab-again") == 0)
+        return mode_grab_again(argv[1], port);
     return mode_local(argv[1], port);
 }
