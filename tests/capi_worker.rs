@@ -56,6 +56,17 @@ fn client(port: u16) -> Client {
 
 /// Starts worker_api in `mode`, with our library (`lib` Some) or the system one.
 fn spawn(bin: &Path, port: u16, mode: &str, lib: Option<&Path>) -> std::process::Child {
+    spawn_with(bin, port, mode, lib, None)
+}
+
+/// [`spawn`] with `GEARMAN_SERVERS` set (or unset).
+fn spawn_with(
+    bin: &Path,
+    port: u16,
+    mode: &str,
+    lib: Option<&Path>,
+    servers: Option<&str>,
+) -> std::process::Child {
     let mut cmd = Command::new(bin);
     cmd.args(["127.0.0.1", &port.to_string(), mode])
         .env_remove("LD_LIBRARY_PATH")
@@ -64,6 +75,9 @@ fn spawn(bin: &Path, port: u16, mode: &str, lib: Option<&Path>) -> std::process:
         .stderr(Stdio::piped());
     if let Some(dir) = lib {
         cmd.env("LD_LIBRARY_PATH", dir);
+    }
+    if let Some(list) = servers {
+        cmd.env("GEARMAN_SERVERS", list);
     }
     cmd.spawn().expect("start worker_api")
 }
@@ -399,4 +413,36 @@ fn grab_after_no_jobs_and_caller_job_storage() {
         ),
         "{out}"
     );
+}
+
+/// `GEARMAN_SERVERS` configures `gearman_worker_create` (a list that does not resolve → NULL),
+/// not `gearman_worker_clone`.
+#[test]
+fn gearman_servers_environment() {
+    let scratch = Scratch::new("worker-env");
+    let bin = build(&scratch);
+    let server = common::TestServer::start(&[]);
+    let good = format!("127.0.0.1:{}", server.port);
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let mut out = String::new();
+        for list in [good.as_str(), "nonexistent.invalid:4730"] {
+            out += &finish(spawn_with(
+                &bin,
+                server.port,
+                "env",
+                lib.as_deref(),
+                Some(list),
+            ));
+        }
+        outputs.push((name, out));
+    }
+    let ours = &outputs[0].1;
+    assert_eq!(
+        ours, "create=set echo=GEARMAN_SUCCESS clone echo=GEARMAN_SUCCESS\ncreate=NULL\n",
+        "{ours}"
+    );
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
 }

@@ -422,6 +422,20 @@ int main(int argc, char **argv)
         return mode_work(argv[1], port);
     if (strcmp(argv[3], "grab") == 0)
         return mode_grab(argv[1], port);
+    if (strcmp(argv[3], "env") == 0) {
+        /* GEARMAN_SERVERS is read by gearman_worker_create (not by gearman_worker_clone). */
+        gearman_worker_st *w = gearman_worker_create(NULL);
+        printf("create=%s", w ? "set" : "NULL");
+        if (w) {
+            printf(" echo=%s", RC(gearman_worker_echo(w, "x", 1)));
+            gearman_worker_st *c = gearman_worker_clone(NULL, w);
+            printf(" clone echo=%s", RC(gearman_worker_echo(c, "x", 1)));
+            gearman_worker_free(c);
+            gearman_worker_free(w);
+        }
+        printf("\n");
+        return 0;
+    }
     if (strcmp(argv[3], "grab-again") == 0)
         return mode_grab_again(argv[1], port);
     return mode_local(argv[1], port);
