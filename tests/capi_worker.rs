@@ -446,3 +446,38 @@ fn gearman_servers_environment() {
         assert_same_output(name, out, "ours", ours);
     }
 }
+
+/// Map/reduce: `gearman_execute_by_partition` from a client, a partition function (one reducer job
+/// per word through `gearman_job_send_data`, an aggregator concatenating the reducer results) and
+/// a reducer worker, each its own process, all on the library under test.
+#[test]
+fn map_reduce_through_a_partition_function() {
+    let scratch = Scratch::new("worker-mapreduce");
+    let bin = build(&scratch);
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let server = common::TestServer::start(&[]);
+        let mapper = spawn(&bin, server.port, "mapper", lib.as_deref());
+        let reducer = spawn(&bin, server.port, "reducer", lib.as_deref());
+        let client = finish(spawn(&bin, server.port, "mapreduce-client", lib.as_deref()));
+        let out = format!(
+            "{client}--- mapper\n{}--- reducer\n{}",
+            finish(mapper),
+            finish(reducer)
+        );
+        outputs.push((name, out));
+    }
+    let ours = &outputs[0].1;
+    for expected in [
+        "execute_by_partition -> task return=GEARMAN_SUCCESS result=CCC+BB+A+",
+        "  send_complete -> GEARMAN_INVALID_ARGUMENT",
+        "  send_fail -> GEARMAN_INVALID_ARGUMENT err=GEARMAN_INVALID_ARGUMENT",
+        "  send_data ccc -> GEARMAN_SUCCESS\naggregator: CCC+BB+A+\nwork -> GEARMAN_SUCCESS",
+        "--- reducer\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_TIMEOUT",
+    ] {
+        assert!(ours.contains(expected), "missing {expected:?} in:\n{ours}");
+    }
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
+}
