@@ -115,6 +115,7 @@ const WORK_CASES: &[(&str, &str)] = &[
     ("c_v1", "chunks"),
     ("c_v1", "null"),
     ("c_v1", "take"),
+    ("c_v1", "clone"),
     ("c_v1b", "success"),
     ("c_v1b", "fail"),
     ("c_v2", "success"),
@@ -124,17 +125,19 @@ const WORK_CASES: &[(&str, &str)] = &[
     ("c_v2", "exception_code"),
     ("c_v2", "error"),
     ("c_v2", "invalid"),
+    ("c_part", "complete"),
+    ("c_part", "fail"),
     ("c_v1", "quit"),
 ];
 
 /// Runs the `work` mode with one library; returns (client transcript, worker log).
-fn run_work(bin: &Path, lib: Option<&Path>) -> (String, String) {
+fn run_work(bin: &Path, lib: Option<&Path>, cases: &[(&str, &str)]) -> (String, String) {
     let server = common::TestServer::start(&[]);
     let child = spawn(bin, server.port, "work", lib);
     let mut c = client(server.port);
     c.enable_exceptions().expect("exceptions option");
     let mut transcript = String::new();
-    for (function, workload) in WORK_CASES {
+    for (function, workload) in cases {
         let line = match c.do_job(function, workload.as_bytes()) {
             Ok(r) => format!(
                 "{function} {workload}: ok {:?}\n",
@@ -156,7 +159,7 @@ fn work_maps_callback_results_like_1_1_20() {
     let bin = build(&scratch);
     let mut runs = Vec::new();
     for (name, lib) in libraries(&scratch) {
-        let (transcript, log) = run_work(&bin, lib.as_deref());
+        let (transcript, log) = run_work(&bin, lib.as_deref(), WORK_CASES);
         runs.push((name, transcript, log));
     }
     let (_, transcript, log) = &runs[0];
@@ -197,13 +200,29 @@ fn work_maps_callback_results_like_1_1_20() {
         "  take_workload -> take (4), now (nil)/0",
         "v1b: function=c_v1b",
         "work -> GEARMAN_SUCCESS err=GEARMAN_INVALID_ARGUMENT",
+        "  clone_worker: options=709 exist=1",
+        "  use_client: set=1 same=1 echo=GEARMAN_SUCCESS",
+        "v1 results: 15, freed with the workload free fn: 15; taken workload from the malloc fn: 1",
         "freed: allocated=0 initialized=1",
     ] {
         assert!(log.contains(expected), "missing {expected:?} in the worker log:\n{log}");
     }
+    // 1.1.20 leaks the result buffer of a v1 job that failed or was retried (5 of the 15 here
+    // never reach the free function); ours releases every one, so that line is compared apart.
+    let without_leak_count = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("v1 results:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
     for (name, t, l) in &runs[1..] {
         assert_same_output(name, t, "ours", transcript);
-        assert_same_output(name, l, "ours", log);
+        assert_same_output(
+            name,
+            &without_leak_count(l),
+            "ours",
+            &without_leak_count(log),
+        );
     }
 }
 
@@ -266,6 +285,9 @@ fn local_calls_options_and_errors() {
         "unregister f -> GEARMAN_SUCCESS again -> GEARMAN_NO_REGISTERED_FUNCTION",
         "add_function NULL name -> GEARMAN_INVALID_ARGUMENT err=GEARMAN_INVALID_ARGUMENT",
         "register 599 bytes -> GEARMAN_INVALID_ARGUMENT",
+        "logged=1 GEARMAN_INVALID_ARGUMENT/ERROR",
+        "set_identifier -> GEARMAN_SUCCESS options=",
+        "kill interrupt -> GEARMAN_SUCCESS\nwork after interrupt -> GEARMAN_SHUTDOWN_GRACEFUL\nwork again -> GEARMAN_SHUTDOWN_GRACEFUL",
         "work no servers -> GEARMAN_NO_SERVERS",
         "NULL: options=0 timeout=0 errno=22 error=(null)",
         "NULL: work=GEARMAN_INVALID_ARGUMENT",
@@ -280,4 +302,80 @@ fn local_calls_options_and_errors() {
     for (name, out) in &outputs[1..] {
         assert_same_output(name, out, "ours", ours);
     }
+}
+
+/// PHP's GearmanWorker without a client (tests/php_worker/worker_api.php): options, timeouts,
+/// registrations, ping, work() timeouts and errors. With our library it must print what it
+/// prints with Debian's.
+#[test]
+fn php_worker_api_matches_1_1_20() {
+    let Some(php) = common::reference_tool("/usr/bin/php") else {
+        return;
+    };
+    let loaded = Command::new(&php)
+        .args(["-r", "exit(extension_loaded('gearman') ? 0 : 1);"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !loaded {
+        assert!(
+            !common::compat_required(),
+            "php has no gearman extension (install php8.2-gearman)"
+        );
+        eprintln!("SKIPPED: php has no gearman extension");
+        return;
+    }
+    let scratch = Scratch::new("worker-php");
+    let script = root().join("tests/php_worker/worker_api.php");
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let server = common::TestServer::start(&[]);
+        let mut cmd = Command::new(&php);
+        cmd.arg(&script)
+            .arg(server.port.to_string())
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("GEARMAN_SERVERS");
+        if let Some(dir) = &lib {
+            cmd.env("LD_LIBRARY_PATH", dir);
+        }
+        let out = cmd.output().expect("run php");
+        assert!(out.status.success(), "php failed with {name}: {out:?}");
+        outputs.push((name, String::from_utf8_lossy(&out.stdout).into_owned()));
+    }
+    let ours = &outputs[0].1;
+    for expected in [
+        "options: 644",
+        "setOptions NON_BLOCKING: true\noptions: 6",
+        "timeout: 300\noptions: 388",
+        "ping: true",
+        "unregister again: false",
+        "work (timeout): false\nreturnCode: 47\nerror: 'GEARMAN_TIMEOUT'",
+        "addServer (server down): 'Failed to set exception option'",
+        "work (server down): false\nreturnCode: 26",
+        "work (nothing set up): false\nreturnCode: 13",
+    ] {
+        assert!(ours.contains(expected), "missing {expected:?} in:\n{ours}");
+    }
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
+}
+
+/// A callback that frees its own job (1.1.20 crashes in `work` afterwards): ours ignores it.
+#[test]
+fn freeing_the_callback_job_is_harmless() {
+    let scratch = Scratch::new("worker-free-own");
+    let bin = build(&scratch);
+    let ours = our_lib_dir(&scratch);
+    let cases = [
+        ("c_v1", "free_own_job"),
+        ("c_v1", "success"),
+        ("c_v1", "quit"),
+    ];
+    let (transcript, log) = run_work(&bin, Some(&ours), &cases);
+    assert!(
+        transcript.contains("c_v1 free_own_job: ok \"boj_nwo_eerf\"")
+            && transcript.contains("c_v1 success: ok \"sseccus\""),
+        "{transcript}"
+    );
+    assert!(log.contains("  job still usable: c_v1"), "{log}");
 }

@@ -138,6 +138,8 @@ fn lost_connection_ends_the_waiting_tasks_and_the_client_recovers() {
     assert_eq!(t.return_code(), ReturnCode::LostConnection);
     assert_eq!(t.state(), TaskState::Finished);
     assert!(!c.has_active_tasks());
+    assert_eq!(c.take_quiet_ends(), vec![id]);
+    assert!(c.take_quiet_ends().is_empty());
     // A new server on the same port: the client reconnects on its own.
     let server2 = common::TestServer::start_on_port(port, &[]);
     let h = c
@@ -190,4 +192,34 @@ fn server_options_are_replayed_after_a_reconnect() {
     let e = c.do_job("exc", b"2").expect_err("exception again");
     assert_eq!(e.code(), ReturnCode::WorkException);
     drop(w);
+}
+
+#[test]
+fn non_blocking_do_submits_and_returns_io_wait() {
+    let server = TestServer::start(&[]);
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r2 = ran.clone();
+    let _w = spawn_worker(&server.addr(), move |w| {
+        w.add_function("count", 0, move |_| {
+            r2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            WorkResult::Complete(b"x".to_vec())
+        })
+        .expect("register");
+    });
+    let mut c = Client::new();
+    c.add_server("127.0.0.1", server.port).expect("add");
+    c.set_non_blocking(true);
+    // As libgearman 1.1.20: the job is sent, the call returns IO_WAIT, the result is lost.
+    let e = c.do_job("count", b"x").expect_err("io wait");
+    assert_eq!(e.code(), ReturnCode::IoWait);
+    assert!(!c.has_tasks());
+    assert!(core_support::wait_for(Duration::from_secs(5), || ran
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == 1));
+    c.remove_servers();
+    c.set_non_blocking(false);
+    assert_eq!(
+        c.do_job("count", b"x").expect_err("no servers").code(),
+        ReturnCode::NoServers
+    );
 }

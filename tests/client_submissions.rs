@@ -150,3 +150,38 @@ fn wire_form_of_a_submission() {
     expect.extend_from_slice(b"fn\0uniq\0payload");
     assert_eq!(wire, expect);
 }
+
+#[test]
+fn server_error_ends_the_submission_it_answers() {
+    let server = TestServer::start(&[]);
+    let mut c = client_for(&server);
+    c.submit_background(gearman::client::Priority::Normal, b"full", None, b"1")
+        .expect("first fits");
+    let mut admin = server.connect();
+    assert_eq!(admin.admin_line("maxqueue full 1").trim_end(), "OK");
+    let e = c
+        .submit_background(gearman::client::Priority::Normal, b"full", None, b"2")
+        .expect_err("queue full");
+    // gearmand answers ERROR QUEUE_ERROR "Job queue is full".
+    assert_eq!(e.code(), ReturnCode::QueueError);
+    assert!(e.message().contains("QUEUE_ERROR"), "{}", e.message());
+    // With tasks: the run loop returns the code and the task ends with it, without an event.
+    let id = c
+        .add_task(
+            Request::Job {
+                priority: gearman::client::Priority::Normal,
+                background: true,
+            },
+            b"full",
+            None,
+            b"3",
+        )
+        .expect("task");
+    let e = c.next_event().expect_err("queue full");
+    assert_eq!(e.code(), ReturnCode::QueueError);
+    assert_eq!(c.task(id).expect("t").return_code(), ReturnCode::QueueError);
+    assert!(!c.has_active_tasks());
+    assert_eq!(c.take_quiet_ends(), vec![id]);
+    // The connection is still good.
+    c.echo(b"ok").expect("echo");
+}

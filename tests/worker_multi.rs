@@ -99,3 +99,70 @@ fn garbage_from_a_server_is_an_error_not_a_crash() {
     assert_eq!(e.code(), ReturnCode::InvalidPacket, "{e}");
     t.join().expect("fake");
 }
+
+#[test]
+fn waits_with_nothing_pending() {
+    let server = TestServer::start(&[]);
+    let mut c = Client::new();
+    c.add_server("127.0.0.1", server.port).expect("add");
+    assert_eq!(c.wait().expect_err("idle").code(), ReturnCode::NoActiveFds);
+    let mut w = Worker::new().expect("worker");
+    w.add_server("127.0.0.1", server.port).expect("add");
+    // No connection yet: the wake-up pipe alone does not count.
+    assert_eq!(w.wait().expect_err("idle").code(), ReturnCode::NoActiveFds);
+    w.echo(b"x").expect("echo connects");
+    w.set_timeout(100);
+    assert_eq!(w.wait().expect_err("quiet").code(), ReturnCode::Timeout);
+    w.interrupt().expect("interrupt");
+    assert_eq!(
+        w.wait().expect_err("interrupted").code(),
+        ReturnCode::ShutdownGraceful
+    );
+}
+
+#[test]
+fn worker_identifier_namespace_and_registrations_on_the_wire() {
+    let server = TestServer::start(&[]);
+    let mut w = Worker::new().expect("worker");
+    w.add_server("127.0.0.1", server.port).expect("add");
+    w.set_namespace(Some(b"ns:"));
+    w.register_with(b"plain", 0, Callback::None).expect("plain");
+    w.register_with(b"timed", 5000, Callback::None)
+        .expect("timed");
+    assert!(
+        w.function_exists(b"plain"),
+        "compared without the namespace"
+    );
+    assert!(!w.function_exists(b"ns:plain"));
+    assert!(w.registry().has_changes());
+    w.set_identifier(b"worker-42").expect("id");
+    assert_eq!(
+        w.grab_job(false).expect_err("idle").code(),
+        ReturnCode::NoJobs
+    );
+    assert!(!w.registry().has_changes());
+    let mut admin = server.connect();
+    let workers = admin.admin_list("workers");
+    let line = workers
+        .lines()
+        .find(|l| l.contains("worker-42"))
+        .unwrap_or_else(|| panic!("{workers}"));
+    assert!(
+        line.contains("ns:plain") && line.contains("ns:timed"),
+        "{line}"
+    );
+    w.unregister(b"plain").expect("unregister");
+    assert_eq!(
+        w.grab_job(false).expect_err("idle").code(),
+        ReturnCode::NoJobs
+    );
+    let workers = admin.admin_list("workers");
+    let line = workers
+        .lines()
+        .find(|l| l.contains("worker-42"))
+        .unwrap_or_else(|| panic!("{workers}"));
+    assert!(
+        !line.contains("ns:plain") && line.contains("ns:timed"),
+        "{line}"
+    );
+}

@@ -1126,8 +1126,9 @@ struct gearman_function_t gearman_function_create_partition(gearman_function_fn 
 
 // `void gearman_job_free(gearman_job_st *job);`
 //
-// Releases the job (nothing is sent: an unfinished job stays with this worker until its
-// connection closes); caller storage is detached, a library shell released. Invalid → no-op.
+// Releases a job from `grab_job` (nothing is sent: an unfinished job stays with this worker
+// until its connection closes); caller storage is detached, a library shell released. The job
+// passed to a function callback is released by `work` itself (a no-op here). Invalid → no-op.
 //
 // # Safety
 //
@@ -1276,6 +1277,19 @@ struct gearman_worker_st *gearman_job_clone_worker(struct gearman_job_st *job);
 //
 // A non-NULL `job` must be a live shell.
 const char *gearman_job_error(struct gearman_job_st *job);
+
+// `gearman_client_st *gearman_job_use_client(gearman_job_st *job);`
+//
+// Creates (once per job) a client configured like the job's worker: `gearman_client_create(NULL)`
+// (so `GEARMAN_SERVERS` applies too) plus the worker's servers, timeout, namespace, identifier,
+// log function and non-blocking flag; later calls return the same client. The job owns it:
+// `gearman_job_free` (or the end of `work` for a callback's job) frees it, never the caller.
+// Invalid → NULL.
+//
+// # Safety
+//
+// A non-NULL `job` must be a live shell.
+struct gearman_client_st *gearman_job_use_client(struct gearman_job_st *job);
 
 // `gearman_id_t gearman_id_initialize(void);` → `{-1, -1}` (`GEARMAN_ID_INITIALIZER`).
 //

@@ -9,6 +9,13 @@ use std::ffi::c_void;
 use std::os::raw::c_char;
 
 use super::boundary::{self, Shell};
+use super::client::{
+    gearman_client_add_options, gearman_client_add_server, gearman_client_create,
+    gearman_client_free, gearman_client_set_log_fn, gearman_client_set_namespace,
+    gearman_client_set_timeout, gearman_client_st,
+};
+use super::client_run::gearman_client_set_identifier;
+use super::enums::{gearman_client_options_t, RawClientOptions};
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::worker::{bytes, emit_log, gearman_worker_clone, gearman_worker_error, rc, WorkerImpl};
 use crate::error::{Error, ReturnCode};
@@ -71,6 +78,8 @@ pub struct JobImpl {
     unique_at: usize,
     /// Registered in the worker's list of grabbed jobs.
     linked: bool,
+    /// The client `gearman_job_use_client` created (owned by the job), or NULL.
+    client: *mut gearman_client_st,
 }
 
 impl JobImpl {
@@ -105,6 +114,7 @@ impl JobImpl {
             function_at,
             unique_at,
             linked,
+            client: std::ptr::null_mut(),
         }));
         // SAFETY: forwarded caller guarantee for `caller`; `raw` is the fresh box.
         unsafe {
@@ -135,6 +145,8 @@ impl JobImpl {
             list.retain(|&j| j != job);
         }
         let shell = imp.shell;
+        // SAFETY: the job's own client from `gearman_job_use_client`, released once.
+        unsafe { gearman_client_free(imp.client) };
         drop(imp);
         // SAFETY: the shell was attached by `create` and still refers to the released job.
         unsafe { boundary::shell_release(shell) };
@@ -199,8 +211,9 @@ unsafe fn send(
 
 /// `void gearman_job_free(gearman_job_st *job);`
 ///
-/// Releases the job (nothing is sent: an unfinished job stays with this worker until its
-/// connection closes); caller storage is detached, a library shell released. Invalid → no-op.
+/// Releases a job from `grab_job` (nothing is sent: an unfinished job stays with this worker
+/// until its connection closes); caller storage is detached, a library shell released. The job
+/// passed to a function callback is released by `work` itself (a no-op here). Invalid → no-op.
 ///
 /// # Safety
 ///
@@ -211,8 +224,14 @@ pub unsafe extern "C" fn gearman_job_free(job: *mut gearman_job_st) {
     boundary::guard((), || {
         // SAFETY: forwarded caller guarantee.
         if let Some(j) = unsafe { job_impl(job) } {
-            // SAFETY: a live job from `JobImpl::create`, released once.
-            unsafe { JobImpl::destroy(j, true) };
+            // The job a callback receives belongs to `gearman_worker_work`, which releases it
+            // when the callback returns: freeing it here would leave `work` with a dangling job
+            // (1.1.20 crashes), so that is a no-op.
+            // SAFETY: a live job from `JobImpl::create`.
+            if unsafe { (*j).linked } {
+                // SAFETY: a grabbed job, released once.
+                unsafe { JobImpl::destroy(j, true) };
+            }
         }
     })
 }
@@ -482,5 +501,67 @@ pub unsafe extern "C" fn gearman_job_error(job: *mut gearman_job_st) -> *const c
         with_job(job, std::ptr::null(), |j| {
             gearman_worker_error((*(*j).worker).shell())
         })
+    }
+}
+
+/// `gearman_client_st *gearman_job_use_client(gearman_job_st *job);`
+///
+/// Creates (once per job) a client configured like the job's worker: `gearman_client_create(NULL)`
+/// (so `GEARMAN_SERVERS` applies too) plus the worker's servers, timeout, namespace, identifier,
+/// log function and non-blocking flag; later calls return the same client. The job owns it:
+/// `gearman_job_free` (or the end of `work` for a callback's job) frees it, never the caller.
+/// Invalid → NULL.
+///
+/// # Safety
+///
+/// A non-NULL `job` must be a live shell.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_job_use_client(
+    job: *mut gearman_job_st,
+) -> *mut gearman_client_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        with_job(job, std::ptr::null_mut(), |j| {
+            if (*j).client.is_null() {
+                (*j).client = client_like((*j).worker);
+            }
+            (*j).client
+        })
+    }
+}
+
+/// A new heap client with the worker's settings (NULL when creation fails).
+///
+/// # Safety
+///
+/// `w` must be a live worker implementation.
+unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
+    // SAFETY: creating a library-allocated client; `w` is live (caller guarantee).
+    unsafe {
+        let c = gearman_client_create(std::ptr::null_mut());
+        if c.is_null() {
+            return c;
+        }
+        let core = &(*w).core;
+        for (host, port) in core.servers() {
+            let Ok(host) = std::ffi::CString::new(host) else {
+                continue;
+            };
+            gearman_client_add_server(c, host.as_ptr(), port);
+        }
+        gearman_client_set_timeout(c, core.timeout());
+        if let Some(ns) = core.namespace() {
+            gearman_client_set_namespace(c, ns.as_ptr().cast(), ns.len());
+        }
+        if let Some(id) = core.identifier() {
+            gearman_client_set_identifier(c, id.as_ptr().cast(), id.len());
+        }
+        let log = (*w).log_settings();
+        gearman_client_set_log_fn(c, log.function, log.context, log.verbosity);
+        if core.non_blocking() {
+            let nb = gearman_client_options_t::GEARMAN_CLIENT_NON_BLOCKING as u32;
+            gearman_client_add_options(c, RawClientOptions(nb));
+        }
+        c
     }
 }

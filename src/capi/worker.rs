@@ -10,12 +10,10 @@ use std::os::raw::{c_char, c_int};
 use super::allocator::WorkloadAllocator;
 use super::boundary::{self, Shell};
 use super::callbacks::{
-    callback, gearman_calloc_fn, gearman_free_fn, gearman_log_fn, gearman_malloc_fn,
-    gearman_realloc_fn, LogFn,
+    gearman_calloc_fn, gearman_free_fn, gearman_log_fn, gearman_malloc_fn, gearman_realloc_fn,
 };
-use super::enums::{
-    gearman_verbose_t, gearman_worker_options_t as Opt, RawVerbose, RawWorkerOptions,
-};
+use super::enums::{gearman_worker_options_t as Opt, RawVerbose, RawWorkerOptions};
+use super::error::LogSettings;
 use super::function::gearman_function_t;
 use super::job::JobImpl;
 use super::kill::gearman_id_t;
@@ -76,30 +74,12 @@ pub struct ForeignFunction {
     pub context: *mut c_void,
 }
 
-/// The log callback of a worker (`gearman_worker_set_log_fn`).
-#[derive(Clone, Copy)]
-pub struct LogSink {
-    function: *mut gearman_log_fn,
-    context: *mut c_void,
-    verbose: RawVerbose,
-}
-
-impl Default for LogSink {
-    fn default() -> Self {
-        LogSink {
-            function: std::ptr::null_mut(),
-            context: std::ptr::null_mut(),
-            verbose: gearman_verbose_t::GEARMAN_VERBOSE_NEVER.into(),
-        }
-    }
-}
-
 /// What `_impl` of a `gearman_worker_st` points to.
 pub struct WorkerImpl {
     pub(crate) core: Worker,
     shell: *mut gearman_worker_st,
     context: *mut c_void,
-    log: LogSink,
+    log: LogSettings,
     pub(crate) allocator: WorkloadAllocator,
     pub(crate) functions: Vec<ForeignFunction>,
     grab_uniq: bool,
@@ -110,15 +90,12 @@ pub struct WorkerImpl {
     pub(crate) deferred_noop: bool,
     /// Jobs from `gearman_worker_grab_job` not freed yet (freed with the worker, as 1.1.20).
     pub(crate) jobs: Vec<*mut JobImpl>,
-    /// NUL-terminated copies handed to C: `gearman_worker_error()` and `gearman_worker_namespace()`.
-    error_text: Vec<u8>,
+    /// The NUL-terminated copy `gearman_worker_namespace()` returns.
     namespace_text: Option<Vec<u8>>,
 }
 
 /// Raw value of a core return code.
-pub(crate) fn rc(code: ReturnCode) -> GearmanReturn {
-    GearmanReturn(code as i32 as u32)
-}
+pub(crate) use super::error::to_c as rc;
 
 /// The implementation behind a worker shell, or None for an invalid worker.
 ///
@@ -159,7 +136,7 @@ impl WorkerImpl {
             core,
             shell: std::ptr::null_mut(),
             context: std::ptr::null_mut(),
-            log: LogSink::default(),
+            log: LogSettings::default(),
             allocator: WorkloadAllocator::default(),
             functions: Vec::new(),
             grab_uniq: true,
@@ -167,7 +144,6 @@ impl WorkerImpl {
             ssl: false,
             deferred_noop: false,
             jobs: Vec::new(),
-            error_text: Vec::new(),
             namespace_text: None,
         }
     }
@@ -184,6 +160,11 @@ impl WorkerImpl {
         // SAFETY: `raw` is the live box just created.
         unsafe { (*raw).shell = shell };
         shell
+    }
+
+    /// The log settings (copied to clients made for jobs).
+    pub(crate) fn log_settings(&self) -> LogSettings {
+        self.log
     }
 
     /// The shell C sees.
@@ -311,19 +292,9 @@ impl WorkerImpl {
         }
     }
 
-    /// `gearman_worker_error()`: NULL for SUCCESS, else a NUL-terminated copy of the core's text
-    /// (rebuilt only when the text changed, so earlier pointers stay valid meanwhile).
-    pub(crate) fn error_ptr(&mut self) -> *const c_char {
-        let Some(text) = self.core.error_state().text() else {
-            return std::ptr::null();
-        };
-        let current = self.error_text.split_last().map(|(_, t)| t);
-        if current != Some(text.as_bytes()) {
-            self.error_text.clear();
-            self.error_text.extend_from_slice(text.as_bytes());
-            self.error_text.push(0);
-        }
-        self.error_text.as_ptr().cast()
+    /// `gearman_worker_error()`: NULL for SUCCESS, else the core's NUL-terminated text.
+    pub(crate) fn error_ptr(&self) -> *const c_char {
+        self.core.error_state().c_text()
     }
 
     /// Frees every job obtained with `grab_job` that C has not freed.
@@ -336,37 +307,19 @@ impl WorkerImpl {
 }
 
 /// Hands the messages the core recorded since the last call to the log callback (level ERROR, or
-/// FATAL for allocation failures, when the worker's verbosity reaches it). No borrow of the worker
-/// is held while the callback runs.
+/// FATAL for allocation failures, when the worker's verbosity reaches it).
 ///
 /// # Safety
 ///
-/// `w` must be a live `WorkerImpl`.
+/// `w` must be a live `WorkerImpl`; its log function (if any) a `gearman_log_fn` that does not
+/// free the worker.
 pub(crate) unsafe fn emit_log(w: *mut WorkerImpl) {
-    // SAFETY: caller guarantee; the borrow ends before any callback runs.
-    let (messages, sink, code) = unsafe {
-        let wi = &mut *w;
-        let messages = wi.core.error_state_mut().take_log();
-        (messages, wi.log, wi.core.error_state().code())
-    };
-    // SAFETY: `gearman_worker_set_log_fn` stored a gearman_log_fn (or NULL).
-    let Some(f) = (unsafe { callback::<_, LogFn>(sink.function) }) else {
-        return;
-    };
-    let level = if code == ReturnCode::MemoryAllocationFailure {
-        gearman_verbose_t::GEARMAN_VERBOSE_FATAL
-    } else {
-        gearman_verbose_t::GEARMAN_VERBOSE_ERROR
-    };
-    if sink.verbose.0 < level as u32 {
-        return;
-    }
-    for message in messages {
-        let mut line = message.into_bytes();
-        line.retain(|&b| b != 0);
-        line.push(0);
-        // SAFETY: a NUL-terminated line that outlives the call; signature checked above.
-        unsafe { f(line.as_ptr().cast(), level.into(), sink.context) };
+    // SAFETY: caller guarantee.
+    let wi = unsafe { &mut *w };
+    if wi.core.error_state().has_log() {
+        let log = wi.log;
+        // SAFETY: forwarded caller guarantee about the log function.
+        unsafe { log.flush(wi.core.error_state_mut()) };
     }
 }
 
@@ -721,10 +674,10 @@ pub unsafe extern "C" fn gearman_worker_set_log_fn(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(worker, (), |w| {
-            (*w).log = LogSink {
+            (*w).log = LogSettings {
                 function,
                 context,
-                verbose,
+                verbosity: verbose,
             }
         })
     }

@@ -69,9 +69,14 @@ pub unsafe extern "C" fn gearman_worker_unregister(
             let Some(name) = c_str(function_name) else {
                 return rc(ReturnCode::InvalidArgument);
             };
+            // 1.1.20 returns these codes without recording an error.
+            let before = (*w).core.error_state().clone();
             match (*w).core.unregister(name) {
                 Ok(()) => SUCCESS,
-                Err(e) => rc(e.code()),
+                Err(e) => {
+                    *(*w).core.error_state_mut() = before;
+                    rc(e.code())
+                }
             }
         })
     }
@@ -91,9 +96,14 @@ pub unsafe extern "C" fn gearman_worker_unregister_all(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(worker, rc(ReturnCode::InvalidArgument), |w| {
+            // 1.1.20 returns these codes without recording an error.
+            let before = (*w).core.error_state().clone();
             match (*w).core.unregister_all() {
                 Ok(()) => SUCCESS,
-                Err(e) => rc(e.code()),
+                Err(e) => {
+                    *(*w).core.error_state_mut() = before;
+                    rc(e.code())
+                }
             }
         })
     }
@@ -198,8 +208,8 @@ pub unsafe extern "C" fn gearman_worker_define_function(
 enum Ran {
     /// A v1 callback: its `*ret_ptr` and result buffer (owned by the library now).
     V1(GearmanReturn, *mut c_void, usize),
-    /// A v2 or partition callback's return value.
-    V2(GearmanReturn),
+    /// A v2 (false) or partition (true) callback's return value.
+    V2(GearmanReturn, bool),
 }
 
 /// Runs the callback of `function` on `job`. No borrow of the worker or the job is held while C
@@ -231,8 +241,9 @@ unsafe fn run_callback(
         let f = unsafe { function.callback.function_v2.func };
         // SAFETY: the caller guarantees the signature.
         let f = unsafe { callback::<_, FunctionFn>(f) }?;
+        let partition = kind == Kind::GEARMAN_WORKER_FUNCTION_PARTITION;
         // SAFETY: calling the user's function.
-        Some(Ran::V2(unsafe { f(job, context) }))
+        Some(Ran::V2(unsafe { f(job, context) }, partition))
     } else {
         None
     }
@@ -315,7 +326,7 @@ unsafe fn work(w: *mut WorkerImpl) -> GearmanReturn {
             unsafe { wi.allocator.free(result) };
             code
         }
-        Some(Ran::V2(ret)) => finish_v2(wi, &mut ji.job, ret),
+        Some(Ran::V2(ret, partition)) => finish_v2(wi, &mut ji.job, ret, partition),
     };
     // SAFETY: the job was created above and is not referenced any more.
     unsafe { JobImpl::destroy(j, false) };
@@ -359,9 +370,23 @@ fn finish_v2(
     wi: &mut WorkerImpl,
     job: &mut crate::worker::Job,
     ret: GearmanReturn,
+    partition: bool,
 ) -> GearmanReturn {
     let (outcome, error) = Outcome::from_v2(ret.0 as i32);
     if let Some(e) = error {
+        // A partition function's invalid code is recorded as INVALID_WORKER_FUNCTION (1.1.20).
+        let e = if partition {
+            Error::new(
+                ReturnCode::InvalidWorkerFunction,
+                "gearman_worker_work",
+                format!(
+                    "Worker returned invalid gearman_return_t: {}",
+                    ReturnCode::strerror(ret.0 as i32)
+                ),
+            )
+        } else {
+            e
+        };
         wi.core.error_state_mut().record(&e);
     }
     match outcome {

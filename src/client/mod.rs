@@ -32,7 +32,8 @@
 //! * `echo`, `set_server_option` (and EXCEPTION), `cancel_job`, `set_identifier`: the methods of
 //!   the same names; `gearman_client_wait`: [`Client::wait`].
 //! * Tasks carry an opaque [`Task::tag`] for the C shell's address. Tasks that end without an
-//!   event (server ERROR reply, lost connection) are FINISHED with that return code.
+//!   event (server ERROR reply, lost connection) are FINISHED with that return code and listed
+//!   by [`Client::take_quiet_ends`] (for FREE_TASKS).
 //!
 //! ```no_run
 //! use gearman::Client;
@@ -115,6 +116,8 @@ pub struct Client {
     new_count: usize,
     /// The event handed out and not yet completed.
     current: Option<TaskEvent>,
+    /// Tasks that ended without an event (server ERROR, lost connection), not yet taken.
+    quiet_ends: Vec<TaskId>,
     /// Replies read by synchronous helpers that belong to the run loop.
     stash: VecDeque<(u64, crate::net::Reply)>,
     options: ClientOptions,
@@ -143,6 +146,7 @@ impl Client {
             active: 0,
             new_count: 0,
             current: None,
+            quiet_ends: Vec::new(),
             stash: VecDeque::new(),
             options: ClientOptions::default(),
             exceptions: false,
@@ -433,6 +437,9 @@ impl Client {
         if self.current.is_some_and(|e| e.task == id) {
             self.current = None;
         }
+        if !self.quiet_ends.is_empty() {
+            self.quiet_ends.retain(|t| *t != id);
+        }
         if let Some(sid) = task.server {
             if let Some(s) = self.servers.iter_mut().find(|s| s.id == sid) {
                 s.unbind_handle(&task.handle, id);
@@ -447,6 +454,24 @@ impl Client {
         for id in self.tasks.ids() {
             self.free_task(id);
         }
+    }
+
+    /// Ends a task without an event (its return code is already set) and remembers it for
+    /// [`Client::take_quiet_ends`].
+    pub(crate) fn end_quietly(&mut self, id: TaskId) {
+        self.set_state(id, TaskState::Finished);
+        if self.quiet_ends.len() >= 1024 {
+            let tasks = &self.tasks;
+            self.quiet_ends.retain(|t| tasks.get(*t).is_some());
+        }
+        self.quiet_ends.push(id);
+    }
+
+    /// Tasks that ended without an event since the last call (a server ERROR answered their
+    /// submission, or their connection was lost): their callbacks never ran, so a caller that
+    /// frees finished tasks (FREE_TASKS) frees these here.
+    pub fn take_quiet_ends(&mut self) -> Vec<TaskId> {
+        std::mem::take(&mut self.quiet_ends)
     }
 
     /// Moves a task to `state`, keeping the NEW/active counters exact.
@@ -509,7 +534,7 @@ impl Client {
                 self.set_state(id, TaskState::New);
             } else {
                 ended = true;
-                self.set_state(id, TaskState::Finished);
+                self.end_quietly(id);
             }
         }
         if let Some(s) = self.servers.iter_mut().find(|s| s.id == server) {

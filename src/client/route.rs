@@ -142,7 +142,7 @@ impl Client {
                         .map(|t| t.ret = code)
                         .is_some();
                     if live {
-                        self.set_state(id, TaskState::Finished);
+                        self.end_quietly(id);
                     }
                 }
                 Err(Error::new(code, RUN, text))

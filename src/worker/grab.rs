@@ -257,6 +257,19 @@ impl Worker {
 
     /// After PRE_SLEEP: waits for a NOOP on any connection, the wake-up pipe, or the timeout.
     fn sleep_for_noop(&mut self, deadline: &mut Deadline) -> Result<(), Error> {
+        // A NOOP read together with an earlier answer is already here: no need to sleep.
+        let mut woke = false;
+        for s in &mut self.servers {
+            if s.link.is_connected() && s.link.has_buffered_reply() {
+                woke = true;
+                if drain_noops(s).is_err() || s.link.is_eof() {
+                    s.lost();
+                }
+            }
+        }
+        if woke {
+            return Ok(());
+        }
         let mut items = vec![PollItem::new(self.wake.read_fd(), true, false)];
         let mut which = Vec::new();
         for (i, s) in self.servers.iter().enumerate() {
@@ -335,6 +348,13 @@ impl Worker {
     /// Non-blocking helper: waits (worker timeout) until a connection is readable or the
     /// wake-up pipe fires. NO_ACTIVE_FDS when no connection is open.
     pub fn wait(&mut self) -> Result<(), Error> {
+        if self
+            .servers
+            .iter()
+            .any(|s| s.link.is_connected() && s.link.has_buffered_reply())
+        {
+            return Ok(());
+        }
         let mut items = vec![PollItem::new(self.wake.read_fd(), true, false)];
         for s in &self.servers {
             if let (true, Some(fd)) = (s.link.is_connected(), s.link.fd()) {

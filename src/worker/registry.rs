@@ -162,12 +162,12 @@ impl Registry {
         !self.entries.iter().any(|e| !e.removed)
     }
 
-    /// Registration packets for a fresh connection (oldest first, so the newest ends up
-    /// registered last).
+    /// Registration packets for a fresh connection, newest first as libgearman 1.1.20 sends
+    /// them (gearmand hands out queued jobs in the order of its worker's function list, so
+    /// the order is visible to clients).
     pub(crate) fn registration_packets(&self) -> Vec<(Command, Vec<Vec<u8>>)> {
         self.entries
             .iter()
-            .rev()
             .filter(|e| !e.removed)
             .map(FunctionEntry::can_do)
             .collect()
@@ -178,10 +178,21 @@ impl Registry {
         !self.changes.is_empty()
     }
 
-    /// Takes the pending changes and drops entries whose CANT_DO goes out with them.
+    /// Takes the pending changes and drops entries whose CANT_DO goes out with them. Within
+    /// each run of consecutive registrations the newest comes first (as 1.1.20 sends them).
     pub(crate) fn take_changes(&mut self) -> Vec<Change> {
         self.entries.retain(|e| !e.removed);
-        std::mem::take(&mut self.changes)
+        let mut changes = std::mem::take(&mut self.changes);
+        let mut start = 0;
+        while start < changes.len() {
+            let run = changes[start..]
+                .iter()
+                .take_while(|c| matches!(c, Change::Add(..)))
+                .count();
+            changes[start..start + run].reverse();
+            start += run.max(1);
+        }
+        changes
     }
 
     /// Names of all live registrations, newest first.
@@ -196,5 +207,52 @@ impl Registry {
     /// Live entries, newest first.
     pub fn entries(&self) -> impl Iterator<Item = &FunctionEntry> {
         self.entries.iter().filter(|e| !e.removed)
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    fn entry(name: &str) -> FunctionEntry {
+        FunctionEntry {
+            full_name: name.as_bytes().to_vec(),
+            name: name.as_bytes().to_vec(),
+            timeout: 0,
+            callback: Callback::None,
+            removed: false,
+        }
+    }
+
+    fn added(c: &Change) -> &[u8] {
+        match c {
+            Change::Add(_, args) => &args[0],
+            Change::Remove(name) => name,
+            Change::Reset => b"<reset>",
+        }
+    }
+
+    #[test]
+    fn registrations_go_out_newest_first() {
+        let mut r = Registry::default();
+        for n in ["a", "b", "c"] {
+            r.add(entry(n));
+        }
+        let names: Vec<Vec<u8>> = r
+            .registration_packets()
+            .into_iter()
+            .map(|(_, args)| args[0].clone())
+            .collect();
+        assert_eq!(names, [b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]);
+        assert!(r.remove(b"a"));
+        r.add(entry("d"));
+        r.add(entry("e"));
+        let changes = r.take_changes();
+        let order: Vec<&[u8]> = changes.iter().map(added).collect();
+        assert_eq!(
+            order,
+            [&b"c"[..], b"b", b"a", b"a", b"e", b"d"],
+            "runs of additions reversed, the CANT_DO of a kept in place"
+        );
     }
 }

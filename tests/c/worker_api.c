@@ -41,6 +41,39 @@ static int is(gearman_job_st *job, const char *word)
 }
 
 static int quit;
+/* v1 results still to be released by the library, and how many came back through the
+ * workload free function (1.1.20 also routes its own buffers through the allocator functions,
+ * so only these are counted). */
+static void *results[64];
+static int results_out, results_freed, taken_with_malloc;
+static void *last_malloc;
+
+static void counting_free(void *ptr, void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 64; i++)
+        if (ptr != NULL && results[i] == ptr) {
+            results[i] = NULL;
+            results_freed++;
+        }
+    free(ptr);
+}
+
+static void *counting_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    return last_malloc = malloc(size);
+}
+
+static int logged;
+static char last_log[64];
+
+static void log_fn(const char *line, gearman_verbose_t verbose, void *ctx)
+{
+    (void)ctx;
+    logged++;
+    snprintf(last_log, sizeof last_log, "%s/%s", token(line), gearman_verbose_name(verbose));
+}
 static int retries[4];
 
 static void show_job(const char *tag, gearman_job_st *job)
@@ -91,12 +124,33 @@ static void *v1_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_
         free(result);
         result = NULL;
         *size = 0;
+    } else if (is(job, "clone")) {
+        gearman_worker_st *c = gearman_job_clone_worker(job);
+        printf("  clone_worker: options=%d exist=%d\n", (int)gearman_worker_options(c),
+               gearman_worker_function_exist(c, "c_v1", 4));
+        gearman_worker_free(c);
+        gearman_client_st *cl = gearman_job_use_client(job);
+        printf("  use_client: set=%d same=%d echo=%s\n", cl != NULL,
+               cl == gearman_job_use_client(job), RC(gearman_client_echo(cl, "e", 1)));
+    } else if (is(job, "free_own_job")) {
+        /* Not allowed in 1.1.20 (crashes); ours ignores it. Only run with our library. */
+        gearman_job_free(job);
+        printf("  job still usable: %s\n", gearman_job_function_name(job));
     } else if (is(job, "take")) {
         size_t taken = 99;
         void *w = gearman_job_take_workload(job, &taken);
+        taken_with_malloc = w != NULL && w == last_malloc;
         printf("  take_workload -> %.*s (%zu), now %p/%zu\n", (int)taken, (char *)w, taken,
                gearman_job_workload(job), gearman_job_workload_size(job));
-        free(w);
+        counting_free(w, NULL);
+    }
+    if (result != NULL) {
+        for (int i = 0; i < 64; i++)
+            if (results[i] == NULL) {
+                results[i] = result;
+                break;
+            }
+        results_out++;
     }
     return result;
 }
@@ -144,7 +198,12 @@ static int mode_work(const char *host, int port)
                                      w, "c_v1bXX", 5, gearman_function_create_v1(v1_fn), 0, "v1b")));
     printf("define v2 -> %s\n", RC(gearman_worker_define_function(
                                     w, "c_v2", 4, gearman_function_create(v2_fn), 0, "v2")));
+    printf("define partition -> %s\n",
+           RC(gearman_worker_define_function(
+               w, "c_part", 6, gearman_function_create_partition(v2_fn, NULL), 0, "part")));
     printf("options -> %d\n", (int)gearman_worker_options(w));
+    gearman_worker_set_workload_free_fn(w, counting_free, NULL);
+    gearman_worker_set_workload_malloc_fn(w, counting_malloc, NULL);
     fflush(stdout);
     while (!quit) {
         gearman_return_t rc = gearman_worker_work(w);
@@ -155,6 +214,8 @@ static int mode_work(const char *host, int port)
             break;
     }
     gearman_worker_free(w);
+    printf("v1 results: %d, freed with the workload free fn: %d; taken workload from the malloc fn: %d\n",
+           results_out, results_freed, taken_with_malloc);
     printf("freed: allocated=%d initialized=%d\n", storage.options.is_allocated,
            storage.options.is_initialized);
     return 0;
@@ -234,7 +295,9 @@ static int mode_local(const char *host, int port)
     printf("unregister f -> %s", RC(rc));
     printf(" again -> %s\n", RC(gearman_worker_unregister(w, "f")));
     printf("unregister_all empty -> %s\n", RC(gearman_worker_unregister_all(w)));
+    gearman_worker_set_log_fn(w, log_fn, NULL, GEARMAN_VERBOSE_ERROR);
     rc = gearman_worker_add_function(w, NULL, 0, v1_fn, NULL);
+    printf("logged=%d %s\n", logged, last_log);
     printf("add_function NULL name -> %s err=%s\n", RC(rc), token(gearman_worker_error(w)));
     printf("add_function NULL fn -> %s\n", RC(gearman_worker_add_function(w, "x", 0, NULL, NULL)));
     printf("define empty name -> %s\n",
@@ -245,6 +308,9 @@ static int mode_local(const char *host, int port)
     printf("register 599 bytes -> %s\n", RC(gearman_worker_register(w, long_name, 0)));
     printf("allocators mixed -> %s\n",
            RC(gearman_worker_set_memory_allocators(w, NULL, NULL, NULL, NULL, NULL)));
+    printf("set_identifier -> %s", RC(gearman_worker_set_identifier(w, "id-1", 4)));
+    printf(" options=%d\n", (int)gearman_worker_options(w));
+    printf("set_identifier bad -> %s\n", RC(gearman_worker_set_identifier(w, "a b", 3)));
     gearman_id_t id = gearman_worker_id(w);
     printf("id valid=%d\n", id.read_fd > 2 && id.write_fd > 2);
     printf("wait without connections -> %s\n", RC(gearman_worker_wait(w)));
@@ -300,6 +366,16 @@ static int mode_local(const char *host, int port)
     printf("grab nothing queued -> %s",
            gearman_worker_grab_job(w, NULL, &rc) ? "job" : "NULL");
     printf(" rc=%s\n", RC(rc));
+    gearman_worker_free(w);
+
+    /* gearman_kill on the worker's id wakes a sleeping work(). */
+    w = connected(host, port);
+    gearman_worker_add_function(w, "c_nobody", 0, v1_fn, NULL);
+    printf("kill interrupt -> %s\n", RC(gearman_kill(gearman_worker_id(w), GEARMAN_INTERRUPT)));
+    rc = gearman_worker_work(w);
+    printf("work after interrupt -> %s\n", RC(rc));
+    rc = gearman_worker_work(w);
+    printf("work again -> %s\n", RC(rc));
     gearman_worker_free(w);
 
     w = connected(host, 1);

@@ -67,13 +67,7 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the server under test with `-p PORT -L 127.0.0.1` and the given extra arguments.
     pub fn start(extra: &[&str]) -> TestServer {
-        Self::start_bin(&server_bin(), extra)
-    }
-
-    /// Starts the given server binary (e.g. the reference `/usr/sbin/gearmand`, whatever
-    /// `GEARMAND_BIN` says) with `-p PORT -L 127.0.0.1` and the given extra arguments.
-    pub fn start_bin(bin: &std::path::Path, extra: &[&str]) -> TestServer {
-        let bin = bin.to_path_buf();
+        let bin = server_bin();
         for _attempt in 0..5 {
             let port = free_port();
             let dir =

@@ -7,5 +7,5 @@ out=${1:-/tmp/cprog}; shift || true
 mkdir -p "$out"
 cd "$(dirname "$0")"
 for f in *.c; do
-  cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 "$@" -o "$out/${f%.c}" "$f" -lgearman
+  cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 -pthread "$@" -o "$out/${f%.c}" "$f" -lgearman
 done

@@ -5,7 +5,8 @@
  * installed malloc fn, and the worker's v1 result must be released through the worker's
  * free fn), namespaces on client and worker, add_servers with a dead server first and last
  * (failover), gearman_client_clone, the log callback, gearman_client_cancel_job,
- * gearman_parse_servers and gearman_client_set_identifier.
+ * gearman_parse_servers, gearman_client_set_identifier, and client and worker objects in
+ * caller storage (gearman_client_create(&st), as PHP embeds them).
  * Needs the dead_port argument.
  */
 #include "cprog.h"
@@ -133,6 +134,20 @@ int main(int argc, char **argv)
       gearman_client_has_option(c, GEARMAN_CLIENT_NON_BLOCKING));
     gearman_client_free(c);
 
+    P("== objects in caller storage (as PHP embeds them)\n");
+    {
+        gearman_client_st embedded;
+        gearman_client_st *ec = gearman_client_create(&embedded);
+        P("client_create(&st) returns &st: %d options=%d\n", ec == &embedded,
+          (int)gearman_client_options(ec));
+        gearman_client_free(ec);
+        gearman_worker_st wembedded;
+        gearman_worker_st *ew = gearman_worker_create(&wembedded);
+        P("worker_create(&st) returns &st: %d options=%d\n", ew == &wembedded,
+          (int)gearman_worker_options(ew));
+        gearman_worker_free(ew);
+    }
+
     P("== parse_servers\n");
     P("rc=%s\n", RC(gearman_parse_servers("a:1,b,c:3", parse_cb, NULL)));
 
@@ -188,6 +203,17 @@ int main(int argc, char **argv)
     P("add_servers live,dead: %s\n", RC(gearman_client_add_servers(c, list)));
     P("do_background: %s\n", RC(gearman_client_do_background(c, "nobody", NULL, "x", 1, h)));
     gearman_client_free(c);
+
+    P("== embedded client round trip\n");
+    {
+        gearman_client_st embedded;
+        gearman_client_st *ec = gearman_client_create(&embedded);
+        gearman_client_add_server(ec, g_host, g_port);
+        r = gearman_client_do(ec, "alloc", NULL, "embedded", 8, &size, &rc);
+        P("do: %s \"%s\"\n", RC(rc), esc(r, r ? size : 0));
+        free(r);
+        gearman_client_free(ec);
+    }
 
     P("== clone\n");
     c = new_client(4321);

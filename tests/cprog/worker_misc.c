@@ -7,10 +7,48 @@
  * (TIMEOUT), gearman_worker_grab_job without and with a job plus the job accessors and
  * send_complete, gearman_worker_register without a callback (INVALID_FUNCTION_NAME),
  * unregister / unregister_all / function_exist, gearman_worker_echo, and a function
- * registered with a timeout (CAN_DO_TIMEOUT) that runs too long.
+ * registered with a timeout (CAN_DO_TIMEOUT) that runs too long, and waking a worker blocked
+ * in work() from another thread with gearman_kill (GEARMAN_INTERRUPT, GEARMAN_KILL).
  * Needs the dead_port argument.
  */
 #include "cprog.h"
+
+#include <pthread.h>
+
+struct wake {
+    gearman_worker_st *worker;
+    gearman_signal_t signal;
+};
+
+/* Another thread wakes the worker blocked in work() through its wake-up pipe. */
+static void *wake_later(void *arg)
+{
+    struct wake *wake = arg;
+    sleep_ms(300);
+    gearman_return_t rc = gearman_kill(gearman_worker_id(wake->worker), wake->signal);
+    if (rc != GEARMAN_SUCCESS)
+        fprintf(stderr, "gearman_kill: %s\n", RC(rc));
+    return NULL;
+}
+
+static void show_wake(const char *label, gearman_signal_t signal, int calls)
+{
+    gearman_worker_st *w = gearman_worker_create(NULL);
+    gearman_worker_add_server(w, g_host, g_port);
+    gearman_worker_register(w, "nobody_sends_this", 0);
+    gearman_id_t id = gearman_worker_id(w);
+    P("%s: id valid=%d\n", label, gearman_id_valid(id));
+    struct wake wake = { w, signal };
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, wake_later, &wake) != 0)
+        fail("pthread_create");
+    for (int i = 0; i < calls; i++) {
+        gearman_return_t rc = gearman_worker_work(w);
+        P("%s: work[%d]=%s\n", label, i, RC(rc));
+    }
+    pthread_join(thread, NULL);
+    gearman_worker_free(w);
+}
 
 static void *echo_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
 {
@@ -158,6 +196,11 @@ int main(int argc, char **argv)
     P("exist b=%d\n", gearman_worker_function_exist(w, "fn_b", 4));
     show_work("nothing registered", w);
     gearman_worker_free(w);
+
+    P("== wake-up from another thread\n");
+    /* 1.1.20: INTERRUPT is sticky (every later work() returns SHUTDOWN_GRACEFUL at once). */
+    show_wake("interrupt", GEARMAN_INTERRUPT, 2);
+    show_wake("kill", GEARMAN_KILL, 1);
 
     P("== function timeout (CAN_DO_TIMEOUT 1 s, the function takes 2.5 s)\n");
     w = worker_on(g_port);
