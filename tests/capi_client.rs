@@ -118,6 +118,8 @@ fn client_api_matches_libgearman_1_1_20() {
         "run 2: GEARMAN_SUCCESS",
         "deviation: is_finished=1",
         "deviation: compare without servers: 0",
+        "deviation: complete of \"retuo\": nested do rc=GEARMAN_SUCCESS result=\"renni\"",
+        "deviation: do inside a callback, run_tasks: GEARMAN_SUCCESS",
         "deviation: do_job_handle of a detached shell: (nil)",
         "deviation: job_status NULL handle: GEARMAN_INVALID_ARGUMENT",
         "deviation: take_data outside a callback: (nil) size=0",

@@ -92,6 +92,18 @@ static void *my_malloc(size_t size, void *context)
     return malloc(size);
 }
 
+static gearman_client_st *nested_client;
+static gearman_return_t cb_nested(gearman_task_st *t)
+{
+    size_t size = 0;
+    gearman_return_t rc;
+    char *r = gearman_client_do(nested_client, "reverse", NULL, "inner", 5, &size, &rc);
+    printf("deviation: complete of \"%.*s\": nested do rc=%s result=\"%s\"\n", (int)gearman_task_data_size(t),
+           (const char *)gearman_task_data(t), RC(rc), r ? r : "(null)");
+    free(r);
+    return GEARMAN_SUCCESS;
+}
+
 static int logged;
 static void log_fn(const char *line, gearman_verbose_t verbose, void *context)
 {
@@ -285,6 +297,16 @@ int main(int argc, char **argv)
     gearman_client_add_task(c, NULL, "three", "reverse", NULL, "3", 1, &rc);
     gearman_client_free(c);
     printf("after client_free: frees=%d\n", context_frees);
+
+    if (argc > 3 && strcmp(argv[3], "ours") == 0) {
+        /* 1.1.20's do() zeroes the client's task counters (§11 Q21): the outer run_tasks then
+         * waits until the timeout. Here both finish. */
+        c = nested_client = new_client(NULL);
+        gearman_client_set_complete_fn(c, cb_nested);
+        gearman_client_add_task(c, NULL, NULL, "reverse", NULL, "outer", 5, &rc);
+        printf("deviation: do inside a callback, run_tasks: %s\n", RC(gearman_client_run_tasks(c)));
+        gearman_client_free(c);
+    }
 
     printf("== execute and namespaces\n");
     c = new_client(NULL);
