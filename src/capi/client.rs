@@ -44,6 +44,9 @@ pub struct ClientImpl {
     pub do_handle: [u8; 64],
     /// `GEARMAN_CLIENT_NO_NEW` (a flag only).
     pub no_new: bool,
+    /// Events whose callbacks are running (outermost first): a client call made from inside a
+    /// callback (e.g. `gearman_client_do`) must not deliver them again.
+    pub in_callback: Vec<crate::client::TaskEvent>,
 }
 
 impl ClientImpl {
@@ -57,6 +60,7 @@ impl ClientImpl {
             alloc: WorkloadAllocator::default(),
             do_handle: [0; 64],
             no_new: false,
+            in_callback: Vec::new(),
         }
     }
 

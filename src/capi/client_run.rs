@@ -51,6 +51,17 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
                 return Err(to_c(e.code()));
             }
         };
+        if c.in_callback.contains(&ev) {
+            // Called from inside this event's own callback: the core would hand the same event
+            // out again forever. It counts as handled (the outer dispatch sees that); its payload
+            // stays readable until that callback returns.
+            let data = c.core.task_mut(ev.task).and_then(|t| t.data.take());
+            c.core.complete_event();
+            if let Some(t) = c.core.task_mut(ev.task) {
+                t.data = data;
+            }
+            continue;
+        }
         let record = c.core.task(ev.task).and_then(|t| c.record_of(t));
         let Some(record) = record else {
             c.core.complete_event();
@@ -77,6 +88,7 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
                 t.ret = ReturnCode::UnknownState;
             }
         }
+        c.in_callback.push(ev);
         // SAFETY: the slot holds NULL or a gearman_*_fn, all of the TaskFn shape.
         let rc = match unsafe { callback::<c_void, TaskFn>(slot) } {
             // SAFETY: no Rust borrow of the client or task is used after this point until the
@@ -86,6 +98,7 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
         };
         // SAFETY: live client (the callback must not free it).
         let c = unsafe { &mut *client };
+        c.in_callback.pop();
         if created_resolves {
             if let Some(t) = c.core.task_mut(ev.task) {
                 t.ret = ReturnCode::Success;
@@ -100,16 +113,19 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
             }
             return Err(rc);
         }
-        // The callback may have freed its own task (then there is no current event any more).
-        if c.core.current_event() != Some(ev) {
-            continue;
+        // The callback may have freed its own task, or completed its event through a nested
+        // client call: then there is no current event any more.
+        if c.core.current_event() == Some(ev) {
+            c.core.complete_event();
+        } else if let Some(t) = c.core.task_mut(ev.task) {
+            t.data = None;
         }
-        c.core.complete_event();
         if ev.terminal && c.core.options().free_tasks {
-            let auto = c
-                .core
-                .task(ev.task)
-                .is_some_and(|t| t.kind() == TaskKind::AddTask && t.tag() == record as usize);
+            let auto = c.core.task(ev.task).is_some_and(|t| {
+                t.kind() == TaskKind::AddTask
+                    && t.tag() == record as usize
+                    && t.state() == TaskState::Finished
+            });
             if auto {
                 // SAFETY: a live record of this client; its callback has returned.
                 unsafe { release_task(record) };

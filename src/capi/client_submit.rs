@@ -440,6 +440,11 @@ unsafe fn do_job_on(
     };
     // SAFETY: live client, no callback running.
     let cl = unsafe { &mut *c };
+    if cl.core.options().non_blocking {
+        // 1.1.20 on a non-blocking client: IO_WAIT, the result is lost (§11 Q8).
+        cl.core.error_state_mut().set_code(ReturnCode::IoWait);
+        return (null, 0, gearman_return_t::GEARMAN_IO_WAIT.into());
+    }
     match task.return_code() {
         ReturnCode::Success => {
             let Some(bytes) = task.take_result().filter(|b| !b.is_empty()) else {
@@ -587,9 +592,15 @@ unsafe fn do_background_on(
         kind: TaskKind::Do,
     };
     // SAFETY: live client for the whole call.
-    let r = unsafe { run_internal(c, t) };
+    let mut r = unsafe { run_internal(c, t) };
     // SAFETY: live client, no callback running.
     let cl = unsafe { &mut *c };
+    if cl.core.options().non_blocking && r.is_ok() {
+        // 1.1.20 on a non-blocking client: the job is submitted, the call answers IO_WAIT and
+        // the handle is not reported, even when JOB_CREATED was already read (§11 Q8).
+        cl.core.error_state_mut().set_code(ReturnCode::IoWait);
+        r = Err(gearman_return_t::GEARMAN_IO_WAIT.into());
+    }
     let handle: &[u8] = match &r {
         Ok(t) => t.job_handle(),
         Err(_) => b"",

@@ -96,11 +96,7 @@ pub unsafe extern "C" fn gearman_execute(
         // SAFETY: live client.
         let cl = unsafe { &mut *c };
         if function_name.is_null() || function_name_length == 0 {
-            cl.record(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "function_name was NULL",
-            ));
+            // Not recorded on the client: 1.1.20 leaves its error state as it was (observed).
             return std::ptr::null_mut();
         }
         // SAFETY: readable for the given lengths (caller guarantee).

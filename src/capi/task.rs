@@ -379,7 +379,7 @@ fn unbuffered(r: &TaskImpl) -> bool {
 #[no_mangle]
 pub unsafe extern "C" fn gearman_task_data(task: *const gearman_task_st) -> *const c_void {
     read(task, std::ptr::null(), |r, t| match t.data() {
-        Some(d) if !unbuffered(r) => d.as_ptr().cast(),
+        Some(d) if !d.is_empty() && !unbuffered(r) => d.as_ptr().cast(),
         _ => std::ptr::null(),
     })
 }

@@ -1,4 +1,19 @@
 
+/* Prototypes cbindgen cannot spell (a parameter of the array type gearman_job_handle_t);
+ * excluded from the generated part in cbindgen.toml. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+gearman_return_t gearman_client_job_status(gearman_client_st *client,
+                                           const gearman_job_handle_t job_handle,
+                                           bool *is_known, bool *is_running,
+                                           uint32_t *numerator, uint32_t *denominator);
+gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell,
+                                           gearman_job_handle_t job_handle);
+#ifdef __cplusplus
+}
+#endif
+
 /* return.h: inline helpers (not exported by the library). */
 static inline bool gearman_continue(enum gearman_return_t rc)
 {
