@@ -4,7 +4,7 @@ mod common;
 use common::procs::{stdout_of, tool, ChildGuard};
 use common::proto::{cmd::*, eventually, function_line, server, sorted_lines};
 use common::{reference_tool, TestServer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ fn gearadmin() -> Option<PathBuf> {
 }
 
 /// `gearman`/`gearadmin` with `-h 127.0.0.1 -p PORT`.
-fn at(path: &PathBuf, s: &TestServer) -> Command {
+fn at(path: &Path, s: &TestServer) -> Command {
     let mut c = tool(path);
     c.arg("-h")
         .arg("127.0.0.1")
@@ -41,7 +41,7 @@ fn wait_workers(s: &TestServer, func: &str, n: usize) {
 }
 
 /// A `gearman -w` worker running `rev` for function `reverse`.
-fn rev_worker(g: &PathBuf, s: &TestServer) -> ChildGuard {
+fn rev_worker(g: &Path, s: &TestServer) -> ChildGuard {
     let w = ChildGuard::spawn(at(g, s).args(["-w", "-f", "reverse", "--", "rev"]));
     wait_workers(s, "reverse", 1);
     w
@@ -101,7 +101,7 @@ fn gearman_client_against_a_raw_worker() {
         }
         false
     }));
-    let p = assigned.unwrap();
+    let p = assigned.expect("job assigned");
     let f = p.fields(4);
     assert_eq!(
         (&f[1][..], &f[2][..], &f[3][..]),

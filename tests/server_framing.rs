@@ -23,7 +23,7 @@ fn text_and_binary_mix_on_one_connection() {
     c.send_raw(&bytes);
     c.expect_pkt(ECHO_RES, b"three");
     let mut status = [0u8; 2];
-    std::io::Read::read_exact(&mut c.stream, &mut status).unwrap();
+    std::io::Read::read_exact(&mut c.stream, &mut status).expect("status reply");
     assert_eq!(&status, b".\n", "status of a fresh server is empty");
     c.expect_pkt(ECHO_RES, b"four");
 }
