@@ -46,6 +46,10 @@ fn run(opts: Options) -> Result<(), String> {
         // Tell the waiting parent how the start went: empty = ready, else the error text.
         let msg = started.as_ref().err().cloned().unwrap_or_default();
         let _ = pipe.write_all(msg.as_bytes());
+        if !msg.is_empty() {
+            // The parent reports the error; the detached child just ends.
+            std::process::exit(1);
+        }
     }
     let (server, pid_file) = started?;
     let controller = server.controller();

@@ -23,6 +23,10 @@ const WAKER: Token = Token(usize::MAX);
 const LISTENER_BASE: usize = usize::MAX / 2;
 /// Bytes read from one connection before its frames are processed.
 const READ_BATCH: usize = 1 << 20;
+/// Least cap on one connection's unsent output. Its own requests stop being read at the
+/// (smaller) backlog limit; this cap catches output that other connections produce for it
+/// (forwarded work results) when it never reads them.
+const MIN_PENDING_CAP: usize = 128 << 20;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -78,6 +82,8 @@ pub struct Server {
     limits: Limits,
     keepalive: KeepaliveParams,
     max_backlog: usize,
+    /// Pending output beyond which a connection that does not read is dropped.
+    max_pending: usize,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
 }
@@ -99,13 +105,29 @@ impl Server {
             retries: config.keepalive.count,
         };
         let on_listener = config.keepalive.on_listener.then_some(&keepalive);
+        // Like gearmand, listen on every address that can be bound (e.g. IPv4 only on a host
+        // without IPv6); fail only when none can.
         let mut listeners = Vec::new();
-        for (i, addr) in config.listen.iter().enumerate() {
-            let mut l = listener::bind(*addr, config.backlog, on_listener)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            poll.registry()
-                .register(&mut l, Token(LISTENER_BASE + i), Interest::READABLE)?;
-            listeners.push(l);
+        let mut first_error = None;
+        for addr in &config.listen {
+            match listener::bind(*addr, config.backlog, on_listener) {
+                Ok(mut l) => {
+                    let token = Token(LISTENER_BASE + listeners.len());
+                    poll.registry()
+                        .register(&mut l, token, Interest::READABLE)?;
+                    listeners.push(l);
+                }
+                Err(e) => {
+                    let e = io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+                    log::warning(format_args!("{e}"));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(first_error.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no listen address")
+            }));
         }
         Ok(Server {
             poll,
@@ -120,6 +142,7 @@ impl Server {
             },
             keepalive,
             max_backlog: config.max_output_backlog,
+            max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
             dirty: Vec::new(),
             resume: Vec::new(),
         })
@@ -379,29 +402,38 @@ impl Server {
         }
     }
 
+    /// Flushes every connection with new output; connections whose backlog drained are
+    /// resumed, and what they produce is flushed in the same round.
     fn flush_dirty(&mut self) {
-        let mut dirty = std::mem::take(&mut self.dirty);
-        self.core.take_dirty(&mut dirty);
-        for &id in &dirty {
-            self.flush(id);
-        }
-        dirty.clear();
-        self.dirty = dirty;
-        while let Some(id) = self.resume.pop() {
-            if self.process(id) {
-                let eof = self
-                    .conns
-                    .get(id)
-                    .and_then(|c| c.as_ref())
-                    .is_some_and(|c| c.eof);
-                if eof {
-                    self.end_of_input(id);
-                } else {
-                    // The socket was not read while paused: drain it fully.
-                    self.serve(id, false);
+        loop {
+            let mut dirty = std::mem::take(&mut self.dirty);
+            self.core.take_dirty(&mut dirty);
+            if dirty.is_empty() && self.resume.is_empty() {
+                self.dirty = dirty;
+                return;
+            }
+            // Newest first: a submission dirties the client (JOB_CREATED) before the woken
+            // workers (NOOP), and the workers are on the critical path.
+            for &id in dirty.iter().rev() {
+                self.flush(id);
+            }
+            dirty.clear();
+            self.dirty = dirty;
+            while let Some(id) = self.resume.pop() {
+                if self.process(id) {
+                    let eof = self
+                        .conns
+                        .get(id)
+                        .and_then(|c| c.as_ref())
+                        .is_some_and(|c| c.eof);
+                    if eof {
+                        self.end_of_input(id);
+                    } else {
+                        // The socket was not read while paused: drain it fully.
+                        self.serve(id, false);
+                    }
                 }
             }
-            // Output produced by the resumed input goes out on the next round.
         }
     }
 
@@ -420,7 +452,15 @@ impl Server {
                     conn.paused = false;
                     self.resume.push(id);
                 }
-                r
+                if r.is_ok() && s.out.len() > self.max_pending {
+                    log::warning(format_args!(
+                        "connection {id} does not read its output ({} bytes pending): closing",
+                        s.out.len()
+                    ));
+                    Err(io::Error::other("output limit exceeded"))
+                } else {
+                    r
+                }
             }
             None => conn.c.flush_and_rearm(registry),
         };
