@@ -198,6 +198,33 @@ fn gearman_worker_serves_raw_clients_and_counts_jobs() {
 }
 
 #[test]
+fn gearman_worker_data_lines_and_failures_reach_raw_clients() {
+    let Some(g) = gearman() else { return };
+    let s = server(&[]);
+    let _lines = ChildGuard::spawn(at(&g, &s).args(["-w", "-n", "-f", "lines", "--", "cat"]));
+    let _fails = ChildGuard::spawn(at(&g, &s).args(["-w", "-f", "failer", "--", "false"]));
+    wait_workers(&s, "lines", 1);
+    wait_workers(&s, "failer", 1);
+    let mut c = s.connect();
+    let handle = c.submit(SUBMIT_JOB, "lines", b"", b"a\nbb\nccc");
+    let hd = |d: &[u8]| {
+        let mut v = handle.clone();
+        v.push(0);
+        v.extend_from_slice(d);
+        v
+    };
+    // `gearman -w -n` sends one WORK_DATA per output line (the 1.1.20 tool re-sends what it
+    // has read so far), then an empty WORK_COMPLETE; the server forwards each unchanged.
+    c.expect_pkt(WORK_DATA, &hd(b"a\n"));
+    c.expect_pkt(WORK_DATA, &hd(b"a\nbb\n"));
+    c.expect_pkt(WORK_DATA, &hd(b"a\nbb\nccc"));
+    c.expect_pkt(WORK_COMPLETE, &hd(b""));
+    // A failing command becomes WORK_FAIL with the bare handle.
+    let handle = c.submit(SUBMIT_JOB, "failer", b"", b"x");
+    c.expect_pkt(WORK_FAIL, &handle);
+}
+
+#[test]
 fn gearadmin_lists() {
     let Some(ga) = gearadmin() else { return };
     let s = server(&[]);
