@@ -308,3 +308,25 @@ fn fixed_bug_get_status_with_a_long_handle_answers_unknown() {
     // The server itself is unharmed.
     s.connect().sync();
 }
+
+/// We fixed: an overflowing SUBMIT_JOB_EPOCH time got no reply at all in 1.1.20 (and the
+/// connection was sometimes closed), which breaks clients that pair replies with submissions
+/// by order. Ours answers with an ERROR and keeps the connection.
+#[test]
+fn fixed_bug_overflowing_epoch_gets_an_error() {
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.send(
+        SUBMIT_JOB_EPOCH,
+        &[b"f", b"", b"99999999999999999999999", b"d"],
+    );
+    let reply = c.try_recv_or_closed(QUIET);
+    if is_ours() {
+        let p = reply.expect("an ERROR for the overflowing epoch");
+        assert_eq!(p.kind, ERROR, "{p:?}");
+        c.sync();
+    } else {
+        assert!(reply.is_none(), "1.1.20 answers nothing: {reply:?}");
+    }
+    assert_eq!(show_jobs(&s), ".\n");
+}
