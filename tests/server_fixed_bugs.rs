@@ -330,3 +330,26 @@ fn fixed_bug_overflowing_epoch_gets_an_error() {
     }
     assert_eq!(show_jobs(&s), ".\n");
 }
+
+/// We fixed: `drop function` succeeded while jobs were queued, orphaning them (they stayed in
+/// `show jobs` and no worker could ever get them). Ours refuses the drop instead.
+#[test]
+fn fixed_bug_drop_function_does_not_orphan_queued_jobs() {
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.submit(SUBMIT_JOB_BG, "q", b"", b"x");
+    let reply = s.connect().admin_line("drop function q");
+    let mut w = s.connect();
+    w.can_do(&["q"]);
+    if is_ours() {
+        assert_eq!(
+            reply,
+            "ERR there are still connected workers or executing clients\r\n"
+        );
+        assert_eq!(w.grab_job().0, h(1));
+    } else {
+        assert_eq!(reply, "OK\r\n");
+        w.grab_none();
+        assert_eq!(show_jobs(&s), "P:1\t0\t0\t1\n.\n");
+    }
+}
