@@ -45,20 +45,24 @@ impl Core {
     /// Finds (and with `take`, dequeues) a job for worker `id` in the configured order.
     /// Returns the job and the index of the ability it came through.
     fn search(&mut self, id: ConnId, take: bool) -> Option<(JobId, usize)> {
-        let abilities: Vec<_> = self.peers.get(id)?.abilities.clone();
+        let n = self.peers.get(id)?.abilities.len();
         let now = unix_now();
+        // Indexes, not a copy of the list: this runs on every GRAB and PRE_SLEEP.
+        let func_at = |core: &Core, i: usize| core.peers.get(id).map(|s| s.abilities[i].func);
         if self.rules.global_priority {
             for prio in 0..3 {
-                for (i, a) in abilities.iter().enumerate().rev() {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                for i in (0..n).rev() {
+                    let func = func_at(self, i)?;
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
             }
         } else {
-            for (i, a) in abilities.iter().enumerate().rev() {
+            for i in (0..n).rev() {
+                let func = func_at(self, i)?;
                 for prio in 0..3 {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
