@@ -35,4 +35,6 @@ pub use config::{Config, Keepalive, Verbose};
 pub use event_loop::{Controller, Server, ServerHandle};
 
 #[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
 mod tests;
