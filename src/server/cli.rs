@@ -28,6 +28,7 @@ pub enum Parsed {
 }
 
 const DEFAULT_CONFIG_FILE: &str = "/etc/gearmand.conf";
+const MAX_PREFIX: usize = 63 - 1 - 20;
 
 pub const HELP: &str = "\
 Usage: gearmand [OPTIONS]
@@ -142,7 +143,16 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             }
             Short('R') | Long("round-robin") => config.round_robin = true,
             Long("global-priority") => config.global_priority = true,
-            Long("job-handle-prefix") => config.job_handle_prefix = string(&mut p)?,
+            Long("job-handle-prefix") => {
+                let pfx = string(&mut p)?;
+                // Handles are at most 63 bytes: prefix, ':' and up to 20 digits.
+                if pfx.len() > MAX_PREFIX {
+                    return Err(format!(
+                        "--job-handle-prefix is longer than {MAX_PREFIX} bytes: handles would exceed 63 bytes"
+                    ));
+                }
+                config.job_handle_prefix = pfx;
+            }
             Long("exceptions") => config.exceptions = true,
             Short('t') | Long("threads") => {
                 let _: u32 = value(&mut p, "threads")?;
@@ -336,5 +346,6 @@ mod tests {
         assert!(bad(&["--nonsense"]));
         assert!(bad(&["-p", "notaport"]));
         assert!(bad(&["--hashtable-buckets=0"]));
+        assert!(bad(&["--job-handle-prefix", &"x".repeat(43)]));
     }
 }

@@ -266,6 +266,7 @@ impl Server {
                 Err(e) => {
                     log::error(format_args!("register {addr}: {e}"));
                     self.core.disconnect(id);
+                    self.core.peers.release(id);
                     continue;
                 }
             };
@@ -489,6 +490,7 @@ impl Server {
         self.core.disconnect(id);
         if let Some(mut conn) = self.conns.get_mut(id).and_then(|c| c.take()) {
             let _ = conn.c.deregister(self.poll.registry());
+            self.core.peers.release(id);
             log::info(format_args!("closed connection {id}"));
         }
     }
