@@ -132,6 +132,7 @@ impl Core {
                 .peers
                 .send(id, Command::JobAssignUniq, &[h, name, unique, data]),
         }
+        self.compact_timers();
     }
 
     /// Sends NOOP to sleeping workers of `func` that have not had one since their last grab:
@@ -210,6 +211,25 @@ impl Core {
             }
         }
         self.free_job(job_id);
+    }
+
+    /// Drops timer entries of finished or reassigned jobs once they outnumber the live jobs,
+    /// so long timeouts on a busy server do not pile up entries (they are otherwise dropped
+    /// lazily when due).
+    pub fn compact_timers(&mut self) {
+        let bound = 2 * self.jobs.len() + 1024;
+        if self.timeouts.len() > bound {
+            let jobs = &self.jobs;
+            self.timeouts.retain(|Reverse((_, id, gen))| {
+                jobs.get(id)
+                    .is_some_and(|j| j.worker.is_some() && j.assign_gen == *gen)
+            });
+        }
+        if self.epochs.len() > bound {
+            let jobs = &self.jobs;
+            self.epochs
+                .retain(|Reverse((_, id))| jobs.get(id).is_some_and(|j| j.when != 0));
+        }
     }
 
     /// The earliest instant a timer needs attention.
