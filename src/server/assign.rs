@@ -170,7 +170,7 @@ impl Core {
     /// tail of its list, or dropped with WORK_FAIL once `-j` attempts are used up.
     /// The caller removes it from the worker's `assigned` list.
     pub fn requeue(&mut self, job_id: JobId) {
-        let Some(job) = self.jobs.get_mut(&job_id) else {
+        let Some(job) = self.jobs.get_mut(&job_id).filter(|j| j.worker.is_some()) else {
             return;
         };
         job.worker = None;
