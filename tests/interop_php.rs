@@ -5,7 +5,7 @@ mod common;
 use common::procs::{stdout_of, ChildGuard};
 use common::proto::{cmd::*, eventually, server};
 use common::{reference_tool, TestServer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -33,14 +33,14 @@ fn script(name: &str) -> String {
     format!("{}/tests/php/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn php_cmd(php: &PathBuf, s: &TestServer, name: &str) -> Command {
+fn php_cmd(php: &Path, s: &TestServer, name: &str) -> Command {
     let mut c = Command::new(php);
     c.arg(script(name)).arg(s.port.to_string());
     c
 }
 
 /// Starts tests/php/worker.php and waits until all its functions are registered.
-fn php_worker(php: &PathBuf, s: &TestServer) -> ChildGuard {
+fn php_worker(php: &Path, s: &TestServer) -> ChildGuard {
     let mut w = ChildGuard::spawn(&mut php_cmd(php, s, "worker.php"));
     w.wait_for_line("ready", T);
     let registered = |f: &str| {

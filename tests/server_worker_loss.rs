@@ -265,3 +265,28 @@ fn pre_sleep_cancels_the_timeout() {
     w.work(WORK_COMPLETE, &handle, b"ok");
     c.expect_pkt(WORK_COMPLETE, b"P:1\0ok");
 }
+
+#[test]
+fn can_do_timeout_out_of_range_registers_nothing() {
+    // The number is read with strtol; an out-of-range value (or LONG_MAX itself) makes
+    // gearmand ignore the whole packet, ability included. Garbage reads as 0: no timeout.
+    let s = server(&[]);
+    let mut w = s.connect();
+    w.send(SET_CLIENT_ID, &[b"w"]);
+    for (func, ms) in [
+        (&b"huge"[..], &b"11111111111111111111111"[..]),
+        (b"max", b"9223372036854775807"),
+        (b"big", b"1000000000000000000"),
+        (b"text", b"abc"),
+    ] {
+        w.send(CAN_DO_TIMEOUT, &[func, ms]);
+    }
+    w.sync();
+    let listing = s.connect().admin_list("workers");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.ends_with(" 127.0.0.1 w : text big")),
+        "{listing:?}"
+    );
+}
