@@ -8,7 +8,7 @@ use super::model::ConnId;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
 use crate::protocol::packet::{decode_header, split_payload, HEADER_LEN};
-use crate::protocol::{decode_frame, DecodeError, Decoded, Limits};
+use crate::protocol::{decode_frame, DecodeError, Decoded, Frame, Limits};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::io;
@@ -360,6 +360,12 @@ impl Server {
                 return true;
             }
             let (verdict, used) = match decode_frame(buf, &self.limits) {
+                // gearmand reads admin lines into an 8 KiB buffer and drops longer ones even
+                // when their newline has arrived.
+                Ok(Decoded::Complete(Frame::Text(_), n)) if n > self.limits.max_line => {
+                    self.close(id);
+                    return false;
+                }
                 Ok(Decoded::Complete(frame, n)) => (self.core.frame(id, &frame), n),
                 Ok(Decoded::Partial(n)) => {
                     conn.want = n;
