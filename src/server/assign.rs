@@ -45,20 +45,24 @@ impl Core {
     /// Finds (and with `take`, dequeues) a job for worker `id` in the configured order.
     /// Returns the job and the index of the ability it came through.
     fn search(&mut self, id: ConnId, take: bool) -> Option<(JobId, usize)> {
-        let abilities: Vec<_> = self.peers.get(id)?.abilities.clone();
+        let n = self.peers.get(id)?.abilities.len();
         let now = unix_now();
+        // Indexes, not a copy of the list: this runs on every GRAB and PRE_SLEEP.
+        let func_at = |core: &Core, i: usize| core.peers.get(id).map(|s| s.abilities[i].func);
         if self.rules.global_priority {
             for prio in 0..3 {
-                for (i, a) in abilities.iter().enumerate().rev() {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                for i in (0..n).rev() {
+                    let func = func_at(self, i)?;
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
             }
         } else {
-            for (i, a) in abilities.iter().enumerate().rev() {
+            for i in (0..n).rev() {
+                let func = func_at(self, i)?;
                 for prio in 0..3 {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
@@ -128,6 +132,7 @@ impl Core {
                 .peers
                 .send(id, Command::JobAssignUniq, &[h, name, unique, data]),
         }
+        self.compact_timers();
     }
 
     /// Sends NOOP to sleeping workers of `func` that have not had one since their last grab:
@@ -165,7 +170,7 @@ impl Core {
     /// tail of its list, or dropped with WORK_FAIL once `-j` attempts are used up.
     /// The caller removes it from the worker's `assigned` list.
     pub fn requeue(&mut self, job_id: JobId) {
-        let Some(job) = self.jobs.get_mut(&job_id) else {
+        let Some(job) = self.jobs.get_mut(&job_id).filter(|j| j.worker.is_some()) else {
             return;
         };
         job.worker = None;
@@ -206,6 +211,25 @@ impl Core {
             }
         }
         self.free_job(job_id);
+    }
+
+    /// Drops timer entries of finished or reassigned jobs once they outnumber the live jobs,
+    /// so long timeouts on a busy server do not pile up entries (they are otherwise dropped
+    /// lazily when due).
+    pub fn compact_timers(&mut self) {
+        let bound = 2 * self.jobs.len() + 1024;
+        if self.timeouts.len() > bound {
+            let jobs = &self.jobs;
+            self.timeouts.retain(|Reverse((_, id, gen))| {
+                jobs.get(id)
+                    .is_some_and(|j| j.worker.is_some() && j.assign_gen == *gen)
+            });
+        }
+        if self.epochs.len() > bound {
+            let jobs = &self.jobs;
+            self.epochs
+                .retain(|Reverse((_, id))| jobs.get(id).is_some_and(|j| j.when != 0));
+        }
     }
 
     /// The earliest instant a timer needs attention.

@@ -73,10 +73,17 @@ impl Peers {
         }
     }
 
+    /// Takes the session out; its id stays reserved until [`Peers::release`], because the
+    /// socket may still be flushing its last output under that id (the mio token).
     fn remove(&mut self, id: ConnId) -> Option<Session> {
-        let s = self.slots.get_mut(id)?.take()?;
-        self.free.push(id);
-        Some(s)
+        self.slots.get_mut(id)?.take()
+    }
+
+    /// Makes a removed session's id available to new connections. Called once per id.
+    pub fn release(&mut self, id: ConnId) {
+        if self.slots.get(id).is_some_and(|s| s.is_none()) {
+            self.free.push(id);
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Session)> {

@@ -29,15 +29,19 @@ impl Core {
         }
         match p.command {
             Command::CanDo => self.can_do(id, p.arg(0), 0),
-            Command::CanDoTimeout => {
-                let ms = admin::atoi(p.arg(1));
-                let ms = if ms <= 0 {
-                    0
-                } else {
-                    (ms as u64).max(MIN_TIMEOUT_MS)
-                };
-                self.can_do(id, p.arg(0), ms);
-            }
+            Command::CanDoTimeout => match wire::strtoll(p.arg(1)) {
+                // gearmand reads the number with strtol and ignores the whole packet when it is
+                // out of range (or LONG_MAX itself).
+                None | Some(i64::MAX) => {}
+                Some(ms) => {
+                    let ms = if ms <= 0 {
+                        0
+                    } else {
+                        (ms as u64).max(MIN_TIMEOUT_MS)
+                    };
+                    self.can_do(id, p.arg(0), ms);
+                }
+            },
             Command::CantDo => self.cant_do(id, p.arg(0)),
             Command::ResetAbilities => self.reset_abilities(id),
             Command::PreSleep => self.pre_sleep(id),

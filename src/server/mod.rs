@@ -1,12 +1,22 @@
 //! A gearmand-compatible job server (wire and admin protocol of gearmand 1.1.20) on one mio
 //! event loop.
 //!
-//! ```no_run
+//! ```
 //! use gearman::server::{Config, Server};
+//! use std::io::{Read, Write};
+//!
+//! // 127.0.0.1 on a free port, run on its own thread.
 //! let handle = Server::spawn(Config::loopback()).unwrap();
-//! println!("listening on {}", handle.addr());
+//! let mut admin = std::net::TcpStream::connect(handle.addr()).unwrap();
+//! admin.write_all(b"version\n").unwrap();
+//! let mut reply = [0u8; 13];
+//! admin.read_exact(&mut reply).unwrap();
+//! assert_eq!(&reply, b"OK 1.1.20+ds\n");
 //! handle.shutdown().unwrap();
 //! ```
+//!
+//! Command-line options are parsed by [`cli`]; [`Controller`] stops a running server from
+//! another thread (the binary's signal handling uses it).
 
 mod admin;
 mod assign;
@@ -24,5 +34,7 @@ pub use admin::VERSION;
 pub use config::{Config, Keepalive, Verbose};
 pub use event_loop::{Controller, Server, ServerHandle};
 
+#[cfg(test)]
+mod loop_tests;
 #[cfg(test)]
 mod tests;

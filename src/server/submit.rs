@@ -127,6 +127,9 @@ impl Core {
             self.epochs.push(std::cmp::Reverse((when, job_id)));
         }
         self.jobs.insert(job_id, job);
+        if when != 0 {
+            self.compact_timers();
+        }
         self.attach(id, job_id, kind.background);
         if when == 0 {
             self.wake(func);
