@@ -319,3 +319,31 @@ fn jobs_of_a_lost_worker_are_requeued_newest_first() {
     let third: Vec<Vec<u8>> = (0..3).map(|_| w2.grab_job().2).collect();
     assert_eq!(third, [b"1", b"2", b"3"]);
 }
+
+#[test]
+fn requeue_by_cant_do_wakes_the_sleeping_sender() {
+    // gearmand requeues (and wakes the function's sleepers) before it drops the ability, so a
+    // worker that went to sleep while holding the job gets a NOOP for it.
+    let s = server(&[]);
+    let mut c = s.connect();
+    for cmd in [CANT_DO, RESET_ABILITIES] {
+        c.submit(SUBMIT_JOB_BG, "f", b"", b"x");
+        let mut w = s.connect();
+        w.can_do(&["f"]);
+        let (handle, _, _) = w.grab_job();
+        assert!(!w.pre_sleep());
+        if cmd == CANT_DO {
+            w.send(CANT_DO, &[b"f"]);
+        } else {
+            w.send(RESET_ABILITIES, &[]);
+        }
+        assert!(w.got_noop(Duration::from_secs(2)), "command {cmd}");
+        // Clean up: someone else runs the job.
+        let mut other = s.connect();
+        other.can_do(&["f"]);
+        let (h2, _, _) = other.grab_job();
+        assert_eq!(h2, handle);
+        other.work(WORK_COMPLETE, &h2, b"");
+        other.sync();
+    }
+}
