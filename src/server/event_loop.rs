@@ -523,6 +523,7 @@ impl Server {
 
     /// Gives back the buffers of connections idle since the last sweep.
     fn sweep(&mut self, now: Instant) {
+        self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
