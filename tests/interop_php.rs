@@ -201,3 +201,25 @@ fn php_worker_picks_up_jobs_queued_before_it_started() {
     want.extend_from_slice(b"\09zz");
     c.expect_pkt(WORK_COMPLETE, &want);
 }
+
+#[test]
+fn php_background_tasks_and_status_tasks() {
+    let Some(php) = php() else { return };
+    let s = server(&[]);
+    let out = stdout_of(&mut php_cmd(&php, &s, "background_tasks.php"), b"", T);
+    assert_eq!(
+        out,
+        "created bg-a P:1\n\
+         created bg-b P:2\n\
+         created bg-c P:3\n\
+         status P:1 known idle 0/0\n\
+         status P:99 unknown idle 0/0\n\
+         runTasks [true,true,true,true]\n"
+    );
+    // One job per priority, in the server's queues.
+    assert_eq!(
+        common::proto::function_line(&s.connect().admin_list("prioritystatus"), "nobody")
+            .as_deref(),
+        Some("nobody\t1\t1\t1\t0")
+    );
+}

@@ -37,6 +37,40 @@ fn check_args_accepts_valid_options_and_exits() {
             "0",
         ],
         &["--check-args", "--verbose=DEBUG", "--log-file=none"],
+        &[
+            "--check-args",
+            "-b",
+            "64",
+            "--keepalive",
+            "--keepalive-idle=5",
+        ],
+        &[
+            "--check-args",
+            "--keepalive-interval=5",
+            "--keepalive-count=3",
+        ],
+        &[
+            "--check-args",
+            "--hashtable-buckets=10",
+            "-f",
+            "1024",
+            "--coredump",
+        ],
+        &[
+            "--check-args",
+            "-q",
+            "builtin",
+            "--threads=2",
+            "--round-robin",
+        ],
+        &[
+            "--check-args",
+            "--worker-wakeup=1",
+            "--job-retries=2",
+            "-l",
+            "stderr",
+        ],
+        &["--check-args", "--config-file=/dev/null"],
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
@@ -54,6 +88,10 @@ fn invalid_options_exit_with_status_1_and_say_why() {
             "hashtable-buckets",
         ),
         (&["--job-retries=abc", "--check-args"], "job-retries"),
+        (
+            &["--config-file=/nonexistent/gearmand.conf", "--check-args"],
+            "onfig",
+        ),
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
@@ -99,4 +137,21 @@ fn handle_prefix_long_option_forms() {
         s.connect().submit(SUBMIT_JOB_BG, "f", b"", b""),
         b"spaced:1"
     );
+}
+
+#[test]
+fn config_file_holds_command_line_tokens() {
+    let dir = std::env::temp_dir().join(format!("gearman-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("gearmand.conf");
+    std::fs::write(&conf, "--job-handle-prefix=CF\n--exceptions\n").expect("write config");
+    let s = common::TestServer::start(&[&format!("--config-file={}", conf.display())]);
+    let mut c = s.connect();
+    assert_eq!(c.submit(SUBMIT_JOB, "f", b"", b""), b"CF:1");
+    let mut w = s.connect();
+    w.can_do(&["f"]);
+    let (h, _, _) = w.grab_job();
+    w.work(WORK_EXCEPTION, &h, b"e");
+    c.expect_pkt(WORK_EXCEPTION, b"CF:1\0e");
+    let _ = std::fs::remove_dir_all(&dir);
 }

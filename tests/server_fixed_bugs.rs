@@ -353,3 +353,35 @@ fn fixed_bug_drop_function_does_not_orphan_queued_jobs() {
         assert_eq!(show_jobs(&s), "P:1\t0\t0\t1\n.\n");
     }
 }
+
+/// We fixed: in 1.1.20 a submission with the unique of an abandoned job (its only client had
+/// left and the job waited to be reaped) attached to that job, which was then reaped without
+/// running: the new client waited forever.
+#[test]
+fn fixed_bug_submission_onto_an_abandoned_job_runs() {
+    let s = server(&[]);
+    let mut gone = s.connect();
+    assert_eq!(gone.submit(SUBMIT_JOB, "f", b"u", b"first"), h(1));
+    drop(gone);
+    assert!(eventually(Duration::from_secs(3), || {
+        let jobs = show_jobs(&s);
+        jobs.contains("P:1\t0\t1\t0\n") || !jobs.contains("P:1\t")
+    }));
+    let mut c = s.connect();
+    let handle = c.submit(SUBMIT_JOB, "f", b"u", b"second");
+    let mut w = s.connect();
+    w.can_do(&["f"]);
+    if is_ours() {
+        let (got, _, _) = w.grab_job();
+        assert_eq!(got, handle);
+        w.work(WORK_COMPLETE, &got, b"done");
+        let mut want = handle.clone();
+        want.extend_from_slice(b"\0done");
+        c.expect_pkt(WORK_COMPLETE, &want);
+    } else {
+        assert_eq!(handle, h(1), "1.1.20 attached it to the abandoned job");
+        w.grab_none();
+        assert_eq!(show_jobs(&s), ".\n", "and reaped it without running it");
+        c.expect_silence(QUIET);
+    }
+}

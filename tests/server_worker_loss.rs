@@ -290,3 +290,32 @@ fn can_do_timeout_out_of_range_registers_nothing() {
         "{listing:?}"
     );
 }
+
+#[test]
+fn jobs_of_a_lost_worker_are_requeued_newest_first() {
+    // gearmand keeps a worker's jobs newest first and requeues them in that order.
+    let s = server(&[]);
+    let mut c = s.connect();
+    for d in ["1", "2", "3"] {
+        c.submit(SUBMIT_JOB_BG, "f", b"", d.as_bytes());
+    }
+    let mut w = s.connect();
+    w.can_do(&["f"]);
+    let first: Vec<Vec<u8>> = (0..3).map(|_| w.grab_job().2).collect();
+    assert_eq!(first, [b"1", b"2", b"3"]);
+    drop(w);
+    let mut w2 = s.connect();
+    w2.can_do(&["f"]);
+    assert!(eventually(Duration::from_secs(3), || show_jobs(&s)
+        .lines()
+        .filter(|l| l.contains("\t1\t0\t1"))
+        .count()
+        == 3));
+    let again: Vec<Vec<u8>> = (0..3).map(|_| w2.grab_job().2).collect();
+    assert_eq!(again, [b"3", b"2", b"1"]);
+    // CANT_DO requeues the same way.
+    w2.send(CANT_DO, &[b"f"]);
+    w2.can_do(&["f"]);
+    let third: Vec<Vec<u8>> = (0..3).map(|_| w2.grab_job().2).collect();
+    assert_eq!(third, [b"1", b"2", b"3"]);
+}

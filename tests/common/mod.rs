@@ -67,7 +67,12 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the server under test with `-p PORT -L 127.0.0.1` and the given extra arguments.
     pub fn start(extra: &[&str]) -> TestServer {
-        let bin = server_bin();
+        TestServer::start_bin(&server_bin(), extra)
+    }
+
+    /// Starts the given server binary the same way (for tests that compare two servers).
+    pub fn start_bin(bin: &std::path::Path, extra: &[&str]) -> TestServer {
+        let bin = bin.to_path_buf();
         for _attempt in 0..5 {
             let port = free_port();
             // Unique per start: two servers of one test process never share a directory.
