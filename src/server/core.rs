@@ -283,7 +283,8 @@ impl Core {
                 }
             }
         }
-        for &job_id in &session.assigned {
+        // Newest first, as gearmand (it keeps a worker's jobs in a list it prepends to).
+        for &job_id in session.assigned.iter().rev() {
             if self.jobs.get(&job_id).map(|j| j.worker) == Some(Some(id)) {
                 self.requeue(job_id);
             }
