@@ -201,8 +201,9 @@ impl Core {
     /// WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION from the holder: the job is gone.
     pub fn finish(&mut self, worker: ConnId, job_id: JobId) {
         if let Some(s) = self.peers.get_mut(worker) {
+            // `remove`, not `swap_remove`: a lost worker's jobs are requeued newest first.
             if let Some(pos) = s.assigned.iter().position(|&j| j == job_id) {
-                s.assigned.swap_remove(pos);
+                s.assigned.remove(pos);
             }
         }
         if let Some(job) = self.jobs.get(&job_id) {

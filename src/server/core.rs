@@ -163,6 +163,37 @@ impl Core {
         }
     }
 
+    /// Gives back table memory after a burst (called from the idle sweep): tables that are
+    /// mostly empty shrink to twice their contents.
+    pub fn shrink(&mut self) {
+        const KEEP: usize = 1024;
+        fn worth(len: usize, cap: usize) -> bool {
+            cap > KEEP && len * 4 < cap
+        }
+        if worth(self.jobs.len(), self.jobs.capacity()) {
+            self.jobs.shrink_to(self.jobs.len() * 2);
+        }
+        for f in self.funcs.iter_mut().flatten() {
+            for q in &mut f.queues {
+                if worth(q.len(), q.capacity()) {
+                    q.shrink_to(q.len() * 2);
+                }
+            }
+            if worth(f.by_unique.len(), f.by_unique.capacity()) {
+                f.by_unique.shrink_to(f.by_unique.len() * 2);
+            }
+            if worth(f.by_data.len(), f.by_data.capacity()) {
+                f.by_data.shrink_to(f.by_data.len() * 2);
+            }
+        }
+        if self.timeouts.is_empty() {
+            self.timeouts.shrink_to_fit();
+        }
+        if self.epochs.is_empty() {
+            self.epochs.shrink_to_fit();
+        }
+    }
+
     /// Number of jobs queued or running (graceful shutdown waits for zero).
     pub fn job_count(&self) -> usize {
         self.jobs.len()
@@ -252,7 +283,8 @@ impl Core {
                 }
             }
         }
-        for &job_id in &session.assigned {
+        // Newest first, as gearmand (it keeps a worker's jobs in a list it prepends to).
+        for &job_id in session.assigned.iter().rev() {
             if self.jobs.get(&job_id).map(|j| j.worker) == Some(Some(id)) {
                 self.requeue(job_id);
             }

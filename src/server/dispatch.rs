@@ -121,7 +121,8 @@ impl Core {
         };
         let held = std::mem::take(&mut s.assigned);
         let mut keep = Vec::with_capacity(held.len());
-        for job_id in held {
+        // Newest first, as gearmand.
+        for &job_id in held.iter().rev() {
             let Some(job) = self.jobs.get(&job_id) else {
                 continue;
             };
@@ -131,6 +132,7 @@ impl Core {
                 keep.push(job_id);
             }
         }
+        keep.reverse();
         if let Some(s) = self.peers.get_mut(id) {
             s.assigned = keep;
         }
@@ -177,13 +179,15 @@ impl Core {
     }
 
     fn get_status_unique(&mut self, id: ConnId, unique: &[u8]) {
+        // Matched across functions; with several jobs of that unique the newest answers.
         let found = if unique.len() >= MAX_HANDLE || unique.is_empty() {
             None
         } else {
             self.funcs
                 .iter()
                 .flatten()
-                .find_map(|f| f.by_unique.get(unique))
+                .filter_map(|f| f.by_unique.get(unique))
+                .max()
                 .and_then(|j| self.jobs.get(j))
         };
         match found {

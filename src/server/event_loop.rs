@@ -439,9 +439,10 @@ impl Server {
                 self.dirty = dirty;
                 return;
             }
-            // Newest first: a submission dirties the client (JOB_CREATED) before the woken
-            // workers (NOOP), and the workers are on the critical path.
-            for &id in dirty.iter().rev() {
+            // In the order output was produced: a submission wakes the workers (NOOP) before
+            // answering the client, and a result reaches its clients before the worker's next
+            // grab is answered; both put the critical path first.
+            for &id in dirty.iter() {
                 self.flush(id);
             }
             dirty.clear();
@@ -523,6 +524,7 @@ impl Server {
 
     /// Gives back the buffers of connections idle since the last sweep.
     fn sweep(&mut self, now: Instant) {
+        self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
