@@ -347,3 +347,55 @@ fn requeue_by_cant_do_wakes_the_sleeping_sender() {
         other.sync();
     }
 }
+
+#[test]
+fn round_robin_with_a_duplicate_ability_requeues_oldest_first() {
+    // An obscure corner, kept because it is what 1.1.20 does: gearmand files each held job
+    // under the ability registration it was taken through and requeues registration by
+    // registration. With `-R` and CAN_DO sent twice the two jobs sit under different
+    // registrations, which round-robin has put back in registration order.
+    let s = server(&["-R"]);
+    let mut c = s.connect();
+    for d in ["1", "2", "3"] {
+        c.submit(SUBMIT_JOB_BG, "g", b"", d.as_bytes());
+    }
+    let mut w = s.connect();
+    w.can_do(&["g", "g"]);
+    assert_eq!(w.grab_job().2, b"1");
+    assert_eq!(w.grab_job().2, b"2");
+    w.send(RESET_ABILITIES, &[]);
+    w.sync();
+    let mut x = s.connect();
+    x.can_do(&["g"]);
+    let order: Vec<Vec<u8>> = (0..3).map(|_| x.grab_job().2).collect();
+    assert_eq!(order, [b"3", b"1", b"2"]);
+}
+
+#[test]
+fn lost_worker_jobs_are_handled_ability_by_ability() {
+    // gearmand walks the worker's abilities (newest registration first) and, under each,
+    // the jobs taken through it (newest first). `-j 1` makes the order visible as WORK_FAILs.
+    for round_robin in [false, true] {
+        let s = if round_robin {
+            server(&["-j", "1", "-R"])
+        } else {
+            server(&["-j", "1"])
+        };
+        let mut c = s.connect();
+        for (f, d) in [("f", "f1"), ("g", "g1"), ("f", "f2"), ("g", "g2")] {
+            c.submit(SUBMIT_JOB, f, b"", d.as_bytes());
+        }
+        let mut w = s.connect();
+        w.can_do(&["f", "g"]);
+        let mut got: Vec<Vec<u8>> = (0..4).map(|_| w.grab_job().2).collect();
+        got.sort();
+        assert_eq!(got, [b"f1", b"f2", b"g1", b"g2"]);
+        drop(w);
+        let failed: Vec<Vec<u8>> = (0..4).map(|_| c.expect(WORK_FAIL).payload).collect();
+        assert_eq!(
+            failed,
+            [h(4), h(2), h(3), h(1)],
+            "round robin: {round_robin}"
+        );
+    }
+}
