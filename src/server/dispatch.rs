@@ -93,15 +93,18 @@ impl Core {
         let Some(&func) = self.func_ids.get(name) else {
             return;
         };
+        // As gearmand: requeue first (waking the function's sleepers, this one included),
+        // then drop the ability.
+        self.release_jobs(id, |f| f == func);
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
         s.abilities.retain(|a| a.func != func);
         self.func_mut(func).workers.retain(|&c| c != id);
-        self.release_jobs(id, |f| f == func);
     }
 
     fn reset_abilities(&mut self, id: ConnId) {
+        self.release_jobs(id, |_| true);
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
@@ -111,7 +114,6 @@ impl Core {
                 f.workers.retain(|&c| c != id);
             }
         }
-        self.release_jobs(id, |_| true);
     }
 
     /// Requeues the jobs `id` holds whose function matches, as if the worker had left.

@@ -3,6 +3,7 @@
 
 use super::config::Config;
 use super::core::{Core, Verdict};
+use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
 use crate::net::listener::{self, KeepaliveParams};
@@ -14,9 +15,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
@@ -31,34 +31,6 @@ const READ_BATCH: usize = 256 << 10;
 const MIN_PENDING_CAP: usize = 128 << 20;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-
-/// Requests from other threads (signal handlers, tests) to a running loop.
-#[derive(Debug, Default)]
-struct Flags {
-    shutdown: AtomicBool,
-    graceful: AtomicBool,
-}
-
-/// Stops a running server from any thread.
-#[derive(Clone)]
-pub struct Controller {
-    flags: Arc<Flags>,
-    waker: Arc<Waker>,
-}
-
-impl Controller {
-    /// Stop at once (SIGTERM, SIGINT).
-    pub fn shutdown(&self) {
-        self.flags.shutdown.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-
-    /// Stop listening; exit once no job is queued or running (SIGUSR1).
-    pub fn graceful(&self) {
-        self.flags.graceful.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-}
 
 struct Conn {
     c: Connection,
@@ -536,43 +508,5 @@ impl Server {
                 s.out.shrink_if_idle(0);
             }
         }
-    }
-}
-
-/// A server running on its own thread; dropping it stops the server.
-pub struct ServerHandle {
-    addr: SocketAddr,
-    controller: Controller,
-    thread: Option<JoinHandle<io::Result<()>>>,
-}
-
-impl ServerHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn controller(&self) -> Controller {
-        self.controller.clone()
-    }
-
-    /// Stops the loop and waits for its thread.
-    pub fn shutdown(mut self) -> io::Result<()> {
-        self.stop()
-    }
-
-    fn stop(&mut self) -> io::Result<()> {
-        self.controller.shutdown();
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| io::Error::other("server thread panicked"))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        let _ = self.stop();
     }
 }

@@ -25,6 +25,7 @@ pub mod config;
 mod core;
 mod dispatch;
 mod event_loop;
+mod handle;
 pub mod log;
 mod model;
 mod submit;
@@ -32,7 +33,8 @@ mod wire;
 
 pub use admin::VERSION;
 pub use config::{Config, Keepalive, Verbose};
-pub use event_loop::{Controller, Server, ServerHandle};
+pub use event_loop::Server;
+pub use handle::{Controller, ServerHandle};
 
 #[cfg(test)]
 mod loop_tests;
