@@ -55,6 +55,10 @@ enum Op {
         slot: usize,
         func: &'static str,
     },
+    CanDoTimeout {
+        slot: usize,
+        func: &'static str,
+    },
     CantDo {
         slot: usize,
         func: &'static str,
@@ -88,8 +92,10 @@ enum Op {
     Admin {
         line: &'static str,
     },
+    /// Replaces the connection; `held` lists the jobs it held (filled in by `steer`).
     Reconnect {
         slot: usize,
+        held: Vec<Vec<u8>>,
     },
 }
 
@@ -135,12 +141,14 @@ fn generate(rng: &mut Rng, handles: &[Vec<u8>]) -> Op {
                 SUBMIT_JOB_HIGH_BG,
                 SUBMIT_JOB_LOW_BG,
                 SUBMIT_REDUCE_JOB_BACKGROUND,
+                SUBMIT_JOB_EPOCH,
             ]),
             func,
             unique: rng.pick(&bg_uniques),
             data: rng.pick(&["d1", "d2", ""]),
         },
-        25..=32 => Op::CanDo { slot, func },
+        25..=30 => Op::CanDo { slot, func },
+        31..=32 => Op::CanDoTimeout { slot, func },
         33..=35 => Op::CantDo { slot, func },
         36..=37 => Op::Reset { slot },
         38..=52 => Op::Grab {
@@ -173,7 +181,10 @@ fn generate(rng: &mut Rng, handles: &[Vec<u8>]) -> Op {
         89..=96 => Op::Admin {
             line: rng.pick(&["show jobs", "status", "prioritystatus", "show unique jobs"]),
         },
-        _ => Op::Reconnect { slot: SLOTS - 1 },
+        _ => Op::Reconnect {
+            slot: SLOTS - 1,
+            held: Vec::new(),
+        },
     }
 }
 
@@ -210,10 +221,17 @@ impl World {
                 if *kind == SUBMIT_REDUCE_JOB || *kind == SUBMIT_REDUCE_JOB_BACKGROUND {
                     args.extend_from_slice(&[b"reducer", b""]);
                 }
+                if *kind == SUBMIT_JOB_EPOCH {
+                    args.push(b"0"); // due at once: no timing involved
+                }
                 args.push(data.as_bytes());
                 self.slots[*slot].send(*kind, &args);
             }
             Op::CanDo { slot, func } => self.slots[*slot].send(CAN_DO, &[func.as_bytes()]),
+            // A timeout far beyond the test's run time: the registration path only.
+            Op::CanDoTimeout { slot, func } => {
+                self.slots[*slot].send(CAN_DO_TIMEOUT, &[func.as_bytes(), b"600000"])
+            }
             Op::CantDo { slot, func } => self.slots[*slot].send(CANT_DO, &[func.as_bytes()]),
             Op::Reset { slot } => self.slots[*slot].send(RESET_ABILITIES, &[]),
             Op::Grab { slot, kind } => self.slots[*slot].send(*kind, &[]),
@@ -234,9 +252,9 @@ impl World {
                 lines.sort_unstable();
                 let _ = writeln!(out, "admin {line}: {lines:?}");
             }
-            Op::Reconnect { slot } => {
+            Op::Reconnect { slot, held } => {
                 self.slots[*slot] = self.server.connect();
-                self.wait_for_disconnect();
+                self.wait_for_disconnect(held);
             }
         }
         // The acting slot first (its replies complete the step), then the others (NOOPs,
@@ -245,6 +263,7 @@ impl World {
             Op::Admin { .. } | Op::Reconnect { .. } => 0,
             Op::Submit { slot, .. }
             | Op::CanDo { slot, .. }
+            | Op::CanDoTimeout { slot, .. }
             | Op::CantDo { slot, .. }
             | Op::Reset { slot }
             | Op::Grab { slot, .. }
@@ -263,14 +282,21 @@ impl World {
         out
     }
 
-    /// Waits until the server has processed the close of a replaced connection.
-    fn wait_for_disconnect(&mut self) {
+    /// Waits until the server has processed the close of a replaced connection: it is gone
+    /// from `workers`, and none of the jobs it held still shows as running (gearmand drops
+    /// the connection from the list before it requeues its jobs).
+    fn wait_for_disconnect(&mut self, held: &[Vec<u8>]) {
         let ok = common::proto::eventually(Duration::from_secs(3), || {
             let listing = self.admin.admin_list("workers");
             let lines: Vec<&str> = listing.lines().filter(|l| *l != ".").collect();
-            lines.len() == SLOTS + 1 && !lines.iter().any(|l| l.starts_with("-1 "))
+            lines.len() == SLOTS + 1
+                && !lines.iter().any(|l| l.starts_with("-1 "))
+                && held.iter().all(|h| {
+                    let status = self.admin.get_status(h);
+                    status.split('\0').nth(2) == Some("0")
+                })
         });
-        assert!(ok, "the server never noticed the closed connection");
+        assert!(ok, "the server never finished with the closed connection");
     }
 }
 
@@ -327,6 +353,14 @@ struct SlotState {
 /// Replaces an operation that would enter a behaviour steered around (module comment).
 fn steer(op: Op, state: &[SlotState]) -> Op {
     match op {
+        Op::Reconnect { slot, .. } => Op::Reconnect {
+            slot,
+            held: state[slot]
+                .held
+                .iter()
+                .map(|(h, _)| h.as_bytes().to_vec())
+                .collect(),
+        },
         Op::Grab { slot, .. } if !state[slot].held.is_empty() => Op::PreSleep { slot },
         Op::Submit { slot, .. } if state[slot].asleep => Op::Exceptions { slot },
         Op::CantDo { slot, .. } | Op::Reset { slot }
@@ -367,7 +401,7 @@ fn track(op: &Op, transcript: &str, state: &mut [SlotState]) {
         }
         Op::CantDo { slot, func } => state[*slot].held.retain(|(_, f)| f != func),
         Op::Reset { slot } => state[*slot].held.clear(),
-        Op::Reconnect { slot } => state[*slot] = SlotState::default(),
+        Op::Reconnect { slot, .. } => state[*slot] = SlotState::default(),
         _ => {}
     }
 }
