@@ -1,7 +1,7 @@
 //! Handing jobs to workers: GRAB_JOB*, PRE_SLEEP, NOOP wake-ups, requeue and completion.
 
 use super::core::Core;
-use super::model::{ConnId, FuncId, JobId};
+use super::model::{Ability, ConnId, FuncId, Held, JobId};
 use super::submit::unix_now;
 use crate::protocol::Command;
 use std::cmp::Reverse;
@@ -77,8 +77,8 @@ impl Core {
         } else if let Some(s) = self.peers.get_mut(id) {
             s.sleeping = true;
             // As gearmand, going to sleep cancels the CAN_DO_TIMEOUT of the jobs it holds.
-            for job_id in &s.assigned {
-                if let Some(job) = self.jobs.get_mut(job_id) {
+            for h in &s.assigned {
+                if let Some(job) = self.jobs.get_mut(&h.job) {
                     job.assign_gen += 1;
                 }
             }
@@ -99,13 +99,15 @@ impl Core {
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
-        let timeout_ms = s.abilities[ability].timeout_ms;
+        let Ability {
+            timeout_ms, reg, ..
+        } = s.abilities[ability];
         if round_robin {
             // The ability served last goes to the end of the search order (searched newest first).
             let a = s.abilities.remove(ability);
             s.abilities.insert(0, a);
         }
-        s.assigned.push(job_id);
+        s.assigned.push(Held { job: job_id, reg });
         let Some(job) = self.jobs.get_mut(&job_id) else {
             return;
         };
@@ -202,7 +204,7 @@ impl Core {
     pub fn finish(&mut self, worker: ConnId, job_id: JobId) {
         if let Some(s) = self.peers.get_mut(worker) {
             // `remove`, not `swap_remove`: a lost worker's jobs are requeued newest first.
-            if let Some(pos) = s.assigned.iter().position(|&j| j == job_id) {
+            if let Some(pos) = s.assigned.iter().position(|h| h.job == job_id) {
                 s.assigned.remove(pos);
             }
         }
@@ -261,7 +263,7 @@ impl Core {
                 continue;
             };
             if let Some(s) = self.peers.get_mut(worker) {
-                s.assigned.retain(|&j| j != job_id);
+                s.assigned.retain(|h| h.job != job_id);
             }
             self.requeue(job_id);
         }
@@ -283,4 +285,27 @@ impl Core {
             self.wake(func);
         }
     }
+}
+
+/// The order in which gearmand gives back a lost worker's jobs: ability by ability in search
+/// order (newest registration first, as rotated by `-R`), and under each the jobs taken through
+/// it newest first; jobs whose registration is gone come last, newest first.
+/// Returns indexes into `held`.
+pub fn requeue_order(held: &[Held], abilities: &[Ability]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(held.len());
+    let mut done = vec![false; held.len()];
+    for a in abilities.iter().rev() {
+        for (i, h) in held.iter().enumerate().rev() {
+            if !done[i] && h.reg == a.reg {
+                done[i] = true;
+                order.push(i);
+            }
+        }
+    }
+    for i in (0..held.len()).rev() {
+        if !done[i] {
+            order.push(i);
+        }
+    }
+    order
 }

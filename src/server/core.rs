@@ -283,8 +283,8 @@ impl Core {
                 }
             }
         }
-        // Newest first, as gearmand (it keeps a worker's jobs in a list it prepends to).
-        for &job_id in session.assigned.iter().rev() {
+        for i in super::assign::requeue_order(&session.assigned, &session.abilities) {
+            let job_id = session.assigned[i].job;
             if self.jobs.get(&job_id).map(|j| j.worker) == Some(Some(id)) {
                 self.requeue(job_id);
             }

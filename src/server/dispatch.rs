@@ -1,5 +1,6 @@
 //! One binary packet or admin line from a connection, routed to its handler.
 
+use super::assign::requeue_order;
 use super::core::{Core, Verdict};
 use super::model::{Ability, ConnId};
 use super::wire::{self, Num};
@@ -85,7 +86,13 @@ impl Core {
         let func = self.func_id(name);
         self.func_mut(func).workers.push(id);
         if let Some(s) = self.peers.get_mut(id) {
-            s.abilities.push(Ability { func, timeout_ms });
+            let reg = s.next_reg;
+            s.next_reg += 1;
+            s.abilities.push(Ability {
+                func,
+                reg,
+                timeout_ms,
+            });
         }
     }
 
@@ -122,19 +129,22 @@ impl Core {
             return;
         };
         let held = std::mem::take(&mut s.assigned);
-        let mut keep = Vec::with_capacity(held.len());
-        // Newest first, as gearmand.
-        for &job_id in held.iter().rev() {
-            let Some(job) = self.jobs.get(&job_id) else {
+        let mut released = vec![false; held.len()];
+        for i in requeue_order(&held, &s.abilities) {
+            let Some(job) = self.jobs.get(&held[i].job) else {
                 continue;
             };
             if matches(job.func) {
-                self.requeue(job_id);
-            } else {
-                keep.push(job_id);
+                released[i] = true;
+                self.requeue(held[i].job);
             }
         }
-        keep.reverse();
+        let keep = held
+            .iter()
+            .zip(released)
+            .filter(|(_, r)| !r)
+            .map(|(h, _)| *h)
+            .collect();
         if let Some(s) = self.peers.get_mut(id) {
             s.assigned = keep;
         }
