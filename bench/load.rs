@@ -1,170 +1,291 @@
-//! Raw-protocol load generator for `bench/compare.sh`: measures a job server alone, without any
-//! client library in the way. Usage: `bench_load PORT SCENARIO N SIZE`, prints `SCENARIO <ops/s>`.
+//! A raw-protocol load generator for Gearman job servers (std only; built by compare.sh with
+//! `rustc -O`). It measures the server alone: no client library is involved.
 //!
-//! Scenarios: `echo` (pipelined ECHO_REQ), `bg-submit` (pipelined SUBMIT_JOB_BG),
-//! `drain` (one worker grabbing and completing N queued jobs), `do` (one client, one job at a
-//! time, one worker), `do-window` (one client keeping 64 foreground jobs in flight, two workers).
+//! Usage: load PORT SCENARIO N [ARG]
+//!   echo N           one connection, N sequential ECHO round trips
+//!   bg N C           C connections submit N background jobs in total, 100 in flight each
+//!   drain N W        W workers GRAB_JOB/WORK_COMPLETE until N queued jobs are done
+//!   fg N C           C clients each run sequential foreground jobs (N in total) against
+//!                    4 workers that sleep with PRE_SLEEP and are woken by NOOP
+//!   pipe N           one client keeps 100 foreground jobs in flight, 4 workers
+//! Prints "<scenario> <ops per second> ops/s".
 
-use gearman::protocol::{decode_packet, encode, Command, Decoded, Limits, Magic};
-use std::io::{Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-const FUNC: &[u8] = b"bench_echo";
+const SUBMIT_JOB: u32 = 7;
+const JOB_CREATED: u32 = 8;
+const GRAB_JOB: u32 = 9;
+const NO_JOB: u32 = 10;
+const JOB_ASSIGN: u32 = 11;
+const WORK_COMPLETE: u32 = 13;
+const ECHO_REQ: u32 = 16;
+const ECHO_RES: u32 = 17;
+const SUBMIT_JOB_BG: u32 = 18;
+const CAN_DO: u32 = 1;
+const PRE_SLEEP: u32 = 4;
+const NOOP: u32 = 6;
 
-struct Peer {
-    s: TcpStream,
-    buf: Vec<u8>,
-    start: usize,
+const FUNC: &[u8] = b"bench";
+const DATA: &[u8] = b"0123456789abcdef";
+
+struct Conn {
+    r: BufReader<TcpStream>,
+    w: BufWriter<TcpStream>,
 }
 
-impl Peer {
-    fn connect(port: u16) -> Peer {
+impl Conn {
+    fn new(port: u16) -> Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_nodelay(true).expect("nodelay");
-        Peer {
-            s,
-            buf: Vec::with_capacity(1 << 16),
-            start: 0,
+        Conn {
+            r: BufReader::with_capacity(1 << 16, s.try_clone().expect("clone")),
+            w: BufWriter::with_capacity(1 << 16, s),
         }
     }
 
-    fn send(&mut self, cmd: Command, args: &[&[u8]]) {
-        self.s
-            .write_all(&encode(Magic::Request, cmd, args))
-            .expect("write");
+    fn put(&mut self, kind: u32, args: &[&[u8]]) {
+        let len: usize = args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
+        self.w.write_all(b"\0REQ").unwrap();
+        self.w.write_all(&kind.to_be_bytes()).unwrap();
+        self.w.write_all(&(len as u32).to_be_bytes()).unwrap();
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.w.write_all(&[0]).unwrap();
+            }
+            self.w.write_all(a).unwrap();
+        }
     }
 
-    /// Reads the next packet; returns its command and arguments as owned vectors.
-    fn recv(&mut self) -> (Command, Vec<Vec<u8>>) {
-        let limits = Limits::default();
-        loop {
-            if let Decoded::Complete(p, n) =
-                decode_packet(&self.buf[self.start..], &limits).expect("decode")
-            {
-                let out = (p.command, p.args().iter().map(|a| a.to_vec()).collect());
-                self.start += n;
-                if self.start == self.buf.len() {
-                    self.buf.clear();
-                    self.start = 0;
+    fn flush(&mut self) {
+        self.w.flush().expect("flush");
+    }
+
+    fn get(&mut self) -> (u32, Vec<u8>) {
+        let mut h = [0u8; 12];
+        self.r.read_exact(&mut h).expect("read header");
+        assert_eq!(&h[..4], b"\0RES", "bad magic from server");
+        let kind = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let len = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        let mut p = vec![0u8; len];
+        self.r.read_exact(&mut p).expect("read payload");
+        (kind, p)
+    }
+
+    fn expect(&mut self, kind: u32) -> Vec<u8> {
+        let (k, p) = self.get();
+        assert_eq!(
+            k,
+            kind,
+            "unexpected packet {k}: {:?}",
+            String::from_utf8_lossy(&p)
+        );
+        p
+    }
+}
+
+/// A worker loop: grab, complete, sleep with PRE_SLEEP when idle, until `stop`.
+fn worker(port: u16, stop: Arc<AtomicBool>, done: Arc<AtomicUsize>) {
+    let mut c = Conn::new(port);
+    c.put(CAN_DO, &[FUNC]);
+    c.flush();
+    c.r.get_ref()
+        .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        c.put(GRAB_JOB, &[]);
+        c.flush();
+        let (k, p) = match read_or_timeout(&mut c) {
+            Some(x) => x,
+            None => continue,
+        };
+        match k {
+            JOB_ASSIGN => {
+                let handle = p.split(|&b| b == 0).next().unwrap().to_vec();
+                c.put(WORK_COMPLETE, &[&handle, DATA]);
+                c.flush();
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            NO_JOB => {
+                c.put(PRE_SLEEP, &[]);
+                c.flush();
+                // Wait for NOOP (or time out to check `stop`).
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    if let Some((k, _)) = read_or_timeout(&mut c) {
+                        assert_eq!(k, NOOP);
+                        break;
+                    }
                 }
-                return out;
             }
-            let mut chunk = [0u8; 65536];
-            let n = self.s.read(&mut chunk).expect("read");
-            assert!(n > 0, "server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    fn expect(&mut self, cmd: Command) -> Vec<Vec<u8>> {
-        let (c, args) = self.recv();
-        assert_eq!(c, cmd, "unexpected packet");
-        args
-    }
-}
-
-/// A worker that serves `n` jobs (0 = until the server goes away) as libgearman does:
-/// GRAB_JOB_ALL, NO_JOB -> PRE_SLEEP -> NOOP, WORK_COMPLETE echoing the workload.
-fn worker(port: u16, n: usize) {
-    let mut w = Peer::connect(port);
-    w.send(Command::CanDo, &[FUNC]);
-    let mut done = 0;
-    while n == 0 || done < n {
-        w.send(Command::GrabJobAll, &[]);
-        let (c, args) = w.recv();
-        match c {
-            Command::NoJob => {
-                w.send(Command::PreSleep, &[]);
-                w.expect(Command::Noop);
-            }
-            Command::JobAssignUniq => {
-                w.send(Command::WorkComplete, &[&args[0], &args[3]]);
-                done += 1;
-            }
-            other => panic!("worker got {other:?}"),
+            k => panic!("worker got packet {k}"),
         }
     }
 }
 
-fn pipelined(port: u16, n: usize, window: usize, send: impl Fn(&mut Peer, usize), reply: Command) {
-    let mut p = Peer::connect(port);
+fn read_or_timeout(c: &mut Conn) -> Option<(u32, Vec<u8>)> {
+    // Only called between packets; a timeout there means "nothing yet".
+    match c.r.fill_buf_nonempty() {
+        true => Some(c.get()),
+        false => None,
+    }
+}
+
+trait FillNonEmpty {
+    fn fill_buf_nonempty(&mut self) -> bool;
+}
+
+impl FillNonEmpty for BufReader<TcpStream> {
+    fn fill_buf_nonempty(&mut self) -> bool {
+        use std::io::BufRead;
+        match self.fill_buf() {
+            Ok(b) => !b.is_empty(),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                false
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+fn start_workers(port: u16, n: usize) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let handles = (0..n)
+        .map(|_| {
+            let (s, d) = (stop.clone(), done.clone());
+            std::thread::spawn(move || worker(port, s, d))
+        })
+        .collect();
+    (stop, handles)
+}
+
+fn stop_workers(stop: Arc<AtomicBool>, handles: Vec<std::thread::JoinHandle<()>>) {
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+fn echo(port: u16, n: usize) {
+    let mut c = Conn::new(port);
+    for _ in 0..n {
+        c.put(ECHO_REQ, &[DATA]);
+        c.flush();
+        c.expect(ECHO_RES);
+    }
+}
+
+/// Submits `n` background jobs on one connection with `window` in flight.
+fn submit_bg(port: u16, n: usize, window: usize) {
+    let mut c = Conn::new(port);
     let mut sent = 0;
     let mut got = 0;
     while got < n {
         while sent < n && sent - got < window {
-            send(&mut p, sent);
+            c.put(SUBMIT_JOB_BG, &[FUNC, b"", DATA]);
             sent += 1;
         }
-        p.expect(reply);
+        c.flush();
+        c.expect(JOB_CREATED);
         got += 1;
     }
 }
 
+fn bg(port: u16, n: usize, conns: usize) {
+    let per = n / conns;
+    let hs: Vec<_> = (0..conns)
+        .map(|_| std::thread::spawn(move || submit_bg(port, per, 100)))
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+}
+
+fn drain(port: u16, n: usize, workers: usize) {
+    let per = n / workers;
+    let hs: Vec<_> = (0..workers)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Conn::new(port);
+                c.put(CAN_DO, &[FUNC]);
+                for _ in 0..per {
+                    c.put(GRAB_JOB, &[]);
+                    c.flush();
+                    let p = c.expect(JOB_ASSIGN);
+                    let handle = p.split(|&b| b == 0).next().unwrap().to_vec();
+                    c.put(WORK_COMPLETE, &[&handle, b""]);
+                }
+                c.flush();
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+}
+
+/// Runs foreground jobs on one connection with `window` in flight; returns when all are done.
+fn submit_fg(port: u16, n: usize, window: usize) {
+    let mut c = Conn::new(port);
+    let mut sent = 0;
+    let mut done = 0;
+    while done < n {
+        while sent < n && sent - done < window {
+            c.put(SUBMIT_JOB, &[FUNC, b"", DATA]);
+            sent += 1;
+        }
+        c.flush();
+        match c.get().0 {
+            JOB_CREATED => {}
+            WORK_COMPLETE => done += 1,
+            k => panic!("client got packet {k}"),
+        }
+    }
+}
+
+fn fg(port: u16, n: usize, clients: usize, window: usize) {
+    let (stop, ws) = start_workers(port, 4);
+    let per = n / clients;
+    let hs: Vec<_> = (0..clients)
+        .map(|_| std::thread::spawn(move || submit_fg(port, per, window)))
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    stop_workers(stop, ws);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() < 5 {
-        eprintln!("usage: bench_load PORT SCENARIO N SIZE");
+    if args.len() < 4 {
+        eprintln!("usage: load PORT echo|bg|drain|fg|pipe N [ARG]");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().expect("port");
     let scenario = args[2].as_str();
-    let n: usize = args[3].parse().expect("n");
-    let size: usize = args[4].parse().expect("size");
-    let payload: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
-    let t0 = Instant::now();
+    let n: usize = args[3].parse().expect("count");
+    let arg: usize = args.get(4).map(|a| a.parse().expect("arg")).unwrap_or(4);
+    let t = Instant::now();
     match scenario {
-        "echo" => pipelined(
-            port,
-            n,
-            64,
-            |p, _| p.send(Command::EchoReq, &[&payload]),
-            Command::EchoRes,
-        ),
-        "bg-submit" => pipelined(
-            port,
-            n,
-            64,
-            |p, _| p.send(Command::SubmitJobBg, &[FUNC, b"", &payload]),
-            Command::JobCreated,
-        ),
-        "drain" => worker(port, n),
-        "do" => {
-            let w = std::thread::spawn(move || worker(port, n));
-            let mut c = Peer::connect(port);
-            for _ in 0..n {
-                c.send(Command::SubmitJob, &[FUNC, b"", &payload]);
-                c.expect(Command::JobCreated);
-                let r = c.expect(Command::WorkComplete);
-                assert_eq!(r[1].len(), size);
-            }
-            w.join().expect("worker");
+        "echo" => echo(port, n),
+        "bg" => bg(port, n, arg),
+        "drain" => drain(port, n, arg),
+        "fg" => fg(port, n, arg, 1),
+        "pipe" => fg(port, n, 1, 100),
+        _ => {
+            eprintln!("unknown scenario {scenario}");
+            std::process::exit(2);
         }
-        "do-window" => {
-            let workers: Vec<_> = (0..2)
-                .map(|_| std::thread::spawn(move || worker(port, 0)))
-                .collect();
-            let mut c = Peer::connect(port);
-            let (mut sent, mut done) = (0, 0);
-            while done < n {
-                while sent < n && sent - done < 64 {
-                    c.send(Command::SubmitJob, &[FUNC, b"", &payload]);
-                    sent += 1;
-                }
-                match c.recv().0 {
-                    Command::JobCreated => {}
-                    Command::WorkComplete => done += 1,
-                    other => panic!("client got {other:?}"),
-                }
-            }
-            let dt = t0.elapsed().as_secs_f64();
-            println!("{scenario} {:.0}", n as f64 / dt);
-            // The workers sleep forever; the caller stops the server, which ends them.
-            drop(workers);
-            std::process::exit(0);
-        }
-        other => panic!("unknown scenario {other}"),
     }
-    let dt = t0.elapsed().as_secs_f64();
-    println!("{scenario} {:.0}", n as f64 / dt);
+    let secs = t.elapsed().as_secs_f64();
+    println!("{scenario} {:.0} ops/s", n as f64 / secs);
 }

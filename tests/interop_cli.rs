@@ -4,7 +4,7 @@ mod common;
 use common::procs::{stdout_of, tool, ChildGuard};
 use common::proto::{cmd::*, eventually, function_line, server, sorted_lines};
 use common::{reference_tool, TestServer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ fn gearadmin() -> Option<PathBuf> {
 }
 
 /// `gearman`/`gearadmin` with `-h 127.0.0.1 -p PORT`.
-fn at(path: &PathBuf, s: &TestServer) -> Command {
+fn at(path: &Path, s: &TestServer) -> Command {
     let mut c = tool(path);
     c.arg("-h")
         .arg("127.0.0.1")
@@ -41,7 +41,7 @@ fn wait_workers(s: &TestServer, func: &str, n: usize) {
 }
 
 /// A `gearman -w` worker running `rev` for function `reverse`.
-fn rev_worker(g: &PathBuf, s: &TestServer) -> ChildGuard {
+fn rev_worker(g: &Path, s: &TestServer) -> ChildGuard {
     let w = ChildGuard::spawn(at(g, s).args(["-w", "-f", "reverse", "--", "rev"]));
     wait_workers(s, "reverse", 1);
     w
@@ -101,7 +101,7 @@ fn gearman_client_against_a_raw_worker() {
         }
         false
     }));
-    let p = assigned.unwrap();
+    let p = assigned.expect("job assigned");
     let f = p.fields(4);
     assert_eq!(
         (&f[1][..], &f[2][..], &f[3][..]),
@@ -195,6 +195,33 @@ fn gearman_worker_serves_raw_clients_and_counts_jobs() {
     let out = worker.child.wait_with_output_guarded(T);
     assert!(out.status.success(), "{out:?}");
     wait_workers(&s, "reverse", 0);
+}
+
+#[test]
+fn gearman_worker_data_lines_and_failures_reach_raw_clients() {
+    let Some(g) = gearman() else { return };
+    let s = server(&[]);
+    let _lines = ChildGuard::spawn(at(&g, &s).args(["-w", "-n", "-f", "lines", "--", "cat"]));
+    let _fails = ChildGuard::spawn(at(&g, &s).args(["-w", "-f", "failer", "--", "false"]));
+    wait_workers(&s, "lines", 1);
+    wait_workers(&s, "failer", 1);
+    let mut c = s.connect();
+    let handle = c.submit(SUBMIT_JOB, "lines", b"", b"a\nbb\nccc");
+    let hd = |d: &[u8]| {
+        let mut v = handle.clone();
+        v.push(0);
+        v.extend_from_slice(d);
+        v
+    };
+    // `gearman -w -n` sends one WORK_DATA per output line (the 1.1.20 tool re-sends what it
+    // has read so far), then an empty WORK_COMPLETE; the server forwards each unchanged.
+    c.expect_pkt(WORK_DATA, &hd(b"a\n"));
+    c.expect_pkt(WORK_DATA, &hd(b"a\nbb\n"));
+    c.expect_pkt(WORK_DATA, &hd(b"a\nbb\nccc"));
+    c.expect_pkt(WORK_COMPLETE, &hd(b""));
+    // A failing command becomes WORK_FAIL with the bare handle.
+    let handle = c.submit(SUBMIT_JOB, "failer", b"", b"x");
+    c.expect_pkt(WORK_FAIL, &handle);
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 use common::procs::{stdout_of, ChildGuard};
 use common::proto::{cmd::*, eventually, server};
 use common::{reference_tool, TestServer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -33,14 +33,14 @@ fn script(name: &str) -> String {
     format!("{}/tests/php/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn php_cmd(php: &PathBuf, s: &TestServer, name: &str) -> Command {
+fn php_cmd(php: &Path, s: &TestServer, name: &str) -> Command {
     let mut c = Command::new(php);
     c.arg(script(name)).arg(s.port.to_string());
     c
 }
 
 /// Starts tests/php/worker.php and waits until all its functions are registered.
-fn php_worker(php: &PathBuf, s: &TestServer) -> ChildGuard {
+fn php_worker(php: &Path, s: &TestServer) -> ChildGuard {
     let mut w = ChildGuard::spawn(&mut php_cmd(php, s, "worker.php"));
     w.wait_for_line("ready", T);
     let registered = |f: &str| {
@@ -200,4 +200,26 @@ fn php_worker_picks_up_jobs_queued_before_it_started() {
     let mut want = h.clone();
     want.extend_from_slice(b"\09zz");
     c.expect_pkt(WORK_COMPLETE, &want);
+}
+
+#[test]
+fn php_background_tasks_and_status_tasks() {
+    let Some(php) = php() else { return };
+    let s = server(&[]);
+    let out = stdout_of(&mut php_cmd(&php, &s, "background_tasks.php"), b"", T);
+    assert_eq!(
+        out,
+        "created bg-a P:1\n\
+         created bg-b P:2\n\
+         created bg-c P:3\n\
+         status P:1 known idle 0/0\n\
+         status P:99 unknown idle 0/0\n\
+         runTasks [true,true,true,true]\n"
+    );
+    // One job per priority, in the server's queues.
+    assert_eq!(
+        common::proto::function_line(&s.connect().admin_list("prioritystatus"), "nobody")
+            .as_deref(),
+        Some("nobody\t1\t1\t1\t0")
+    );
 }

@@ -13,16 +13,16 @@ fn worker_lines(listing: &str) -> Vec<(i64, String, String)> {
     assert!(listing.ends_with(".\n"), "{listing:?}");
     listing
         .strip_suffix(".\n")
-        .unwrap()
+        .expect("list reply")
         .lines()
         .map(|l| {
             let mut it = l.splitn(3, ' ');
             let fd = it
                 .next()
-                .unwrap()
+                .expect("fd field")
                 .parse::<i64>()
                 .unwrap_or_else(|_| panic!("fd in {l:?}"));
-            let ip = it.next().unwrap().to_string();
+            let ip = it.next().expect("ip field").to_string();
             (
                 fd,
                 ip,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_secs()
 }
 
@@ -307,4 +307,81 @@ fn fixed_bug_get_status_with_a_long_handle_answers_unknown() {
     }
     // The server itself is unharmed.
     s.connect().sync();
+}
+
+/// We fixed: an overflowing SUBMIT_JOB_EPOCH time got no reply at all in 1.1.20 (and the
+/// connection was sometimes closed), which breaks clients that pair replies with submissions
+/// by order. Ours answers with an ERROR and keeps the connection.
+#[test]
+fn fixed_bug_overflowing_epoch_gets_an_error() {
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.send(
+        SUBMIT_JOB_EPOCH,
+        &[b"f", b"", b"99999999999999999999999", b"d"],
+    );
+    let reply = c.try_recv_or_closed(QUIET);
+    if is_ours() {
+        let p = reply.expect("an ERROR for the overflowing epoch");
+        assert_eq!(p.kind, ERROR, "{p:?}");
+        c.sync();
+    } else {
+        assert!(reply.is_none(), "1.1.20 answers nothing: {reply:?}");
+    }
+    assert_eq!(show_jobs(&s), ".\n");
+}
+
+/// We fixed: `drop function` succeeded while jobs were queued, orphaning them (they stayed in
+/// `show jobs` and no worker could ever get them). Ours refuses the drop instead.
+#[test]
+fn fixed_bug_drop_function_does_not_orphan_queued_jobs() {
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.submit(SUBMIT_JOB_BG, "q", b"", b"x");
+    let reply = s.connect().admin_line("drop function q");
+    let mut w = s.connect();
+    w.can_do(&["q"]);
+    if is_ours() {
+        assert_eq!(
+            reply,
+            "ERR there are still connected workers or executing clients\r\n"
+        );
+        assert_eq!(w.grab_job().0, h(1));
+    } else {
+        assert_eq!(reply, "OK\r\n");
+        w.grab_none();
+        assert_eq!(show_jobs(&s), "P:1\t0\t0\t1\n.\n");
+    }
+}
+
+/// We fixed: in 1.1.20 a submission with the unique of an abandoned job (its only client had
+/// left and the job waited to be reaped) attached to that job, which was then reaped without
+/// running: the new client waited forever.
+#[test]
+fn fixed_bug_submission_onto_an_abandoned_job_runs() {
+    let s = server(&[]);
+    let mut gone = s.connect();
+    assert_eq!(gone.submit(SUBMIT_JOB, "f", b"u", b"first"), h(1));
+    drop(gone);
+    assert!(eventually(Duration::from_secs(3), || {
+        let jobs = show_jobs(&s);
+        jobs.contains("P:1\t0\t1\t0\n") || !jobs.contains("P:1\t")
+    }));
+    let mut c = s.connect();
+    let handle = c.submit(SUBMIT_JOB, "f", b"u", b"second");
+    let mut w = s.connect();
+    w.can_do(&["f"]);
+    if is_ours() {
+        let (got, _, _) = w.grab_job();
+        assert_eq!(got, handle);
+        w.work(WORK_COMPLETE, &got, b"done");
+        let mut want = handle.clone();
+        want.extend_from_slice(b"\0done");
+        c.expect_pkt(WORK_COMPLETE, &want);
+    } else {
+        assert_eq!(handle, h(1), "1.1.20 attached it to the abandoned job");
+        w.grab_none();
+        assert_eq!(show_jobs(&s), ".\n", "and reaped it without running it");
+        c.expect_silence(QUIET);
+    }
 }

@@ -23,7 +23,7 @@ fn text_and_binary_mix_on_one_connection() {
     c.send_raw(&bytes);
     c.expect_pkt(ECHO_RES, b"three");
     let mut status = [0u8; 2];
-    std::io::Read::read_exact(&mut c.stream, &mut status).unwrap();
+    std::io::Read::read_exact(&mut c.stream, &mut status).expect("status reply");
     assert_eq!(&status, b".\n", "status of a fresh server is empty");
     c.expect_pkt(ECHO_RES, b"four");
 }
@@ -216,4 +216,39 @@ fn payload_of_a_zero_field_command_is_skipped() {
     // RESET_ABILITIES took effect (and requeued the job held by this connection).
     let listing = s.connect().admin_list("status");
     assert_eq!(listing, "f\t1\t0\t0\n.\n");
+}
+
+#[test]
+fn admin_lines_are_limited_to_8192_bytes() {
+    let s = server(&[]);
+    // "status " + padding + "\n" = 8192 bytes: still a command (extra tokens are ignored).
+    let mut c = s.connect();
+    let line = format!("status {}", "x".repeat(8192 - 8));
+    assert_eq!(c.admin_list(&line), ".\n");
+    // Far longer lines close the connection.
+    let mut c = s.connect();
+    c.send_raw(format!("status {}\n", "x".repeat(20000)).as_bytes());
+    assert!(c.is_closed(Duration::from_secs(3)));
+    let mut c = s.connect();
+    c.send_raw("y".repeat(100_000).as_bytes());
+    assert!(c.is_closed(Duration::from_secs(3)));
+    s.connect().sync();
+}
+
+#[test]
+fn huge_declared_length_does_not_hurt_the_server() {
+    let s = server(&[]);
+    let mut bad = s.connect();
+    let mut bytes = common::REQ.to_vec();
+    bytes.extend_from_slice(&ECHO_REQ.to_be_bytes());
+    bytes.extend_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+    bytes.extend_from_slice(b"abc");
+    bad.send_raw(&bytes);
+    // gearmand waits for the rest; a server may also refuse it. No echo comes back either way.
+    if let Some(p) = bad.try_recv_or_closed(QUIET) {
+        assert_eq!(p.kind, ERROR, "{p:?}");
+    }
+    let mut c = s.connect();
+    c.submit(SUBMIT_JOB_BG, "f", b"", b"x");
+    c.sync();
 }

@@ -13,7 +13,7 @@ fn show_jobs(s: &TestServer) -> String {
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_secs()
 }
 
@@ -229,7 +229,7 @@ fn epoch_job_waits_for_its_time() {
     }
     let p = got.expect("epoch job assigned once due");
     assert_eq!(p.payload, b"P:1\0f\0later");
-    assert!(now() >= when.parse::<u64>().unwrap());
+    assert!(now() >= when.parse::<u64>().expect("number"));
     c.expect_silence(Duration::from_millis(10));
 }
 
@@ -247,29 +247,6 @@ fn epoch_in_the_past_or_garbage_runs_at_once() {
         assert_eq!(w.grab_job().0, h(n));
     }
     w.grab_none();
-}
-
-#[test]
-fn epoch_overflow_gets_no_job() {
-    let s = server(&[]);
-    let mut c = s.connect();
-    c.send(
-        SUBMIT_JOB_EPOCH,
-        &[b"f", b"", b"99999999999999999999999", b"d"],
-    );
-    // gearmand 1.1.20 logs an error and answers nothing; it may or may not close the
-    // connection (racy). Ours may answer with an ERROR and keeps the connection.
-    match c.try_recv_or_closed(QUIET) {
-        None => {}
-        Some(p) => assert!(
-            common::is_ours() && p.kind == ERROR,
-            "overflowing epoch: {p:?}"
-        ),
-    }
-    if common::is_ours() {
-        c.sync();
-    }
-    assert_eq!(show_jobs(&s), ".\n");
 }
 
 #[test]
@@ -344,15 +321,15 @@ fn echo_round_trips_any_bytes() {
     c.send(ECHO_REQ, &[b"\0\0\0"]);
     c.expect_pkt(ECHO_RES, b"\0\0\0");
     let big: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i * 7 % 256) as u8).collect();
-    let mut w = c.stream.try_clone().unwrap();
+    let mut w = c.stream.try_clone().expect("clone");
     let payload = big.clone();
     // Write from another thread so a server that echoes while reading cannot deadlock us.
     let writer = std::thread::spawn(move || {
         std::io::Write::write_all(&mut w, &common::packet(common::REQ, ECHO_REQ, &[&payload]))
-            .unwrap();
+            .expect("write echo");
     });
     let p = c.expect(ECHO_RES);
-    writer.join().unwrap();
+    writer.join().expect("writer thread");
     assert!(p.payload == big, "4 MiB echo intact");
     c.sync();
 }

@@ -342,3 +342,21 @@ fn get_status_unique_counts_attached_clients() {
         format!("{}\x000\x000\x000\x000\x000", "q".repeat(63))
     );
 }
+
+#[test]
+fn get_status_unique_reports_the_newest_job_with_that_unique() {
+    // The unique is matched across functions; with several jobs the newest one answers.
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.submit(SUBMIT_JOB_BG, "g", b"u1", b"x");
+    assert_eq!(c.get_status_unique(b"u1"), "u1\x001\x000\x000\x000\x000");
+    for (n, func) in ["f", "h", "a"].iter().enumerate() {
+        for _ in 0..=n {
+            c.submit(SUBMIT_JOB, func, b"u1", b"x");
+        }
+        assert_eq!(
+            c.get_status_unique(b"u1"),
+            format!("u1\x001\x000\x000\x000\x00{}", n + 1)
+        );
+    }
+}

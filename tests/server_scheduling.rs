@@ -287,3 +287,15 @@ fn worker_wakeup_two_wakes_two() {
         .count();
     assert_eq!(woken, 2);
 }
+
+#[test]
+fn sleeping_worker_that_submits_gets_noop_before_job_created() {
+    // gearmand wakes the sleepers while it creates the job, before it answers the submitter.
+    let s = server(&[]);
+    let mut c = s.connect();
+    c.can_do(&["f"]);
+    assert!(!c.pre_sleep());
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"x"]);
+    c.expect_pkt(NOOP, b"");
+    c.expect_pkt(JOB_CREATED, &h(1));
+}

@@ -265,3 +265,137 @@ fn pre_sleep_cancels_the_timeout() {
     w.work(WORK_COMPLETE, &handle, b"ok");
     c.expect_pkt(WORK_COMPLETE, b"P:1\0ok");
 }
+
+#[test]
+fn can_do_timeout_out_of_range_registers_nothing() {
+    // The number is read with strtol; an out-of-range value (or LONG_MAX itself) makes
+    // gearmand ignore the whole packet, ability included. Garbage reads as 0: no timeout.
+    let s = server(&[]);
+    let mut w = s.connect();
+    w.send(SET_CLIENT_ID, &[b"w"]);
+    for (func, ms) in [
+        (&b"huge"[..], &b"11111111111111111111111"[..]),
+        (b"max", b"9223372036854775807"),
+        (b"big", b"1000000000000000000"),
+        (b"text", b"abc"),
+    ] {
+        w.send(CAN_DO_TIMEOUT, &[func, ms]);
+    }
+    w.sync();
+    let listing = s.connect().admin_list("workers");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.ends_with(" 127.0.0.1 w : text big")),
+        "{listing:?}"
+    );
+}
+
+#[test]
+fn jobs_of_a_lost_worker_are_requeued_newest_first() {
+    // gearmand keeps a worker's jobs newest first and requeues them in that order.
+    let s = server(&[]);
+    let mut c = s.connect();
+    for d in ["1", "2", "3"] {
+        c.submit(SUBMIT_JOB_BG, "f", b"", d.as_bytes());
+    }
+    let mut w = s.connect();
+    w.can_do(&["f"]);
+    let first: Vec<Vec<u8>> = (0..3).map(|_| w.grab_job().2).collect();
+    assert_eq!(first, [b"1", b"2", b"3"]);
+    drop(w);
+    let mut w2 = s.connect();
+    w2.can_do(&["f"]);
+    assert!(eventually(Duration::from_secs(3), || show_jobs(&s)
+        .lines()
+        .filter(|l| l.contains("\t1\t0\t1"))
+        .count()
+        == 3));
+    let again: Vec<Vec<u8>> = (0..3).map(|_| w2.grab_job().2).collect();
+    assert_eq!(again, [b"3", b"2", b"1"]);
+    // CANT_DO requeues the same way.
+    w2.send(CANT_DO, &[b"f"]);
+    w2.can_do(&["f"]);
+    let third: Vec<Vec<u8>> = (0..3).map(|_| w2.grab_job().2).collect();
+    assert_eq!(third, [b"1", b"2", b"3"]);
+}
+
+#[test]
+fn requeue_by_cant_do_wakes_the_sleeping_sender() {
+    // gearmand requeues (and wakes the function's sleepers) before it drops the ability, so a
+    // worker that went to sleep while holding the job gets a NOOP for it.
+    let s = server(&[]);
+    let mut c = s.connect();
+    for cmd in [CANT_DO, RESET_ABILITIES] {
+        c.submit(SUBMIT_JOB_BG, "f", b"", b"x");
+        let mut w = s.connect();
+        w.can_do(&["f"]);
+        let (handle, _, _) = w.grab_job();
+        assert!(!w.pre_sleep());
+        if cmd == CANT_DO {
+            w.send(CANT_DO, &[b"f"]);
+        } else {
+            w.send(RESET_ABILITIES, &[]);
+        }
+        assert!(w.got_noop(Duration::from_secs(2)), "command {cmd}");
+        // Clean up: someone else runs the job.
+        let mut other = s.connect();
+        other.can_do(&["f"]);
+        let (h2, _, _) = other.grab_job();
+        assert_eq!(h2, handle);
+        other.work(WORK_COMPLETE, &h2, b"");
+        other.sync();
+    }
+}
+
+#[test]
+fn round_robin_with_a_duplicate_ability_requeues_oldest_first() {
+    // An obscure corner, kept because it is what 1.1.20 does: gearmand files each held job
+    // under the ability registration it was taken through and requeues registration by
+    // registration. With `-R` and CAN_DO sent twice the two jobs sit under different
+    // registrations, which round-robin has put back in registration order.
+    let s = server(&["-R"]);
+    let mut c = s.connect();
+    for d in ["1", "2", "3"] {
+        c.submit(SUBMIT_JOB_BG, "g", b"", d.as_bytes());
+    }
+    let mut w = s.connect();
+    w.can_do(&["g", "g"]);
+    assert_eq!(w.grab_job().2, b"1");
+    assert_eq!(w.grab_job().2, b"2");
+    w.send(RESET_ABILITIES, &[]);
+    w.sync();
+    let mut x = s.connect();
+    x.can_do(&["g"]);
+    let order: Vec<Vec<u8>> = (0..3).map(|_| x.grab_job().2).collect();
+    assert_eq!(order, [b"3", b"1", b"2"]);
+}
+
+#[test]
+fn lost_worker_jobs_are_handled_ability_by_ability() {
+    // gearmand walks the worker's abilities (newest registration first) and, under each,
+    // the jobs taken through it (newest first). `-j 1` makes the order visible as WORK_FAILs.
+    for round_robin in [false, true] {
+        let s = if round_robin {
+            server(&["-j", "1", "-R"])
+        } else {
+            server(&["-j", "1"])
+        };
+        let mut c = s.connect();
+        for (f, d) in [("f", "f1"), ("g", "g1"), ("f", "f2"), ("g", "g2")] {
+            c.submit(SUBMIT_JOB, f, b"", d.as_bytes());
+        }
+        let mut w = s.connect();
+        w.can_do(&["f", "g"]);
+        let mut got: Vec<Vec<u8>> = (0..4).map(|_| w.grab_job().2).collect();
+        got.sort();
+        assert_eq!(got, [b"f1", b"f2", b"g1", b"g2"]);
+        drop(w);
+        let failed: Vec<Vec<u8>> = (0..4).map(|_| c.expect(WORK_FAIL).payload).collect();
+        assert_eq!(
+            failed,
+            [h(4), h(2), h(3), h(1)],
+            "round robin: {round_robin}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Handing jobs to workers: GRAB_JOB*, PRE_SLEEP, NOOP wake-ups, requeue and completion.
 
 use super::core::Core;
-use super::model::{ConnId, FuncId, JobId};
+use super::model::{Ability, ConnId, FuncId, Held, JobId};
 use super::submit::unix_now;
 use crate::protocol::Command;
 use std::cmp::Reverse;
@@ -45,20 +45,24 @@ impl Core {
     /// Finds (and with `take`, dequeues) a job for worker `id` in the configured order.
     /// Returns the job and the index of the ability it came through.
     fn search(&mut self, id: ConnId, take: bool) -> Option<(JobId, usize)> {
-        let abilities: Vec<_> = self.peers.get(id)?.abilities.clone();
+        let n = self.peers.get(id)?.abilities.len();
         let now = unix_now();
+        // Indexes, not a copy of the list: this runs on every GRAB and PRE_SLEEP.
+        let func_at = |core: &Core, i: usize| core.peers.get(id).map(|s| s.abilities[i].func);
         if self.rules.global_priority {
             for prio in 0..3 {
-                for (i, a) in abilities.iter().enumerate().rev() {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                for i in (0..n).rev() {
+                    let func = func_at(self, i)?;
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
             }
         } else {
-            for (i, a) in abilities.iter().enumerate().rev() {
+            for i in (0..n).rev() {
+                let func = func_at(self, i)?;
                 for prio in 0..3 {
-                    if let Some(j) = self.runnable(a.func, prio, take, now) {
+                    if let Some(j) = self.runnable(func, prio, take, now) {
                         return Some((j, i));
                     }
                 }
@@ -73,8 +77,8 @@ impl Core {
         } else if let Some(s) = self.peers.get_mut(id) {
             s.sleeping = true;
             // As gearmand, going to sleep cancels the CAN_DO_TIMEOUT of the jobs it holds.
-            for job_id in &s.assigned {
-                if let Some(job) = self.jobs.get_mut(job_id) {
+            for h in &s.assigned {
+                if let Some(job) = self.jobs.get_mut(&h.job) {
                     job.assign_gen += 1;
                 }
             }
@@ -95,13 +99,15 @@ impl Core {
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
-        let timeout_ms = s.abilities[ability].timeout_ms;
+        let Ability {
+            timeout_ms, reg, ..
+        } = s.abilities[ability];
         if round_robin {
             // The ability served last goes to the end of the search order (searched newest first).
             let a = s.abilities.remove(ability);
             s.abilities.insert(0, a);
         }
-        s.assigned.push(job_id);
+        s.assigned.push(Held { job: job_id, reg });
         let Some(job) = self.jobs.get_mut(&job_id) else {
             return;
         };
@@ -128,6 +134,7 @@ impl Core {
                 .peers
                 .send(id, Command::JobAssignUniq, &[h, name, unique, data]),
         }
+        self.compact_timers();
     }
 
     /// Sends NOOP to sleeping workers of `func` that have not had one since their last grab:
@@ -165,7 +172,7 @@ impl Core {
     /// tail of its list, or dropped with WORK_FAIL once `-j` attempts are used up.
     /// The caller removes it from the worker's `assigned` list.
     pub fn requeue(&mut self, job_id: JobId) {
-        let Some(job) = self.jobs.get_mut(&job_id) else {
+        let Some(job) = self.jobs.get_mut(&job_id).filter(|j| j.worker.is_some()) else {
             return;
         };
         job.worker = None;
@@ -196,8 +203,9 @@ impl Core {
     /// WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION from the holder: the job is gone.
     pub fn finish(&mut self, worker: ConnId, job_id: JobId) {
         if let Some(s) = self.peers.get_mut(worker) {
-            if let Some(pos) = s.assigned.iter().position(|&j| j == job_id) {
-                s.assigned.swap_remove(pos);
+            // `remove`, not `swap_remove`: a lost worker's jobs are requeued newest first.
+            if let Some(pos) = s.assigned.iter().position(|h| h.job == job_id) {
+                s.assigned.remove(pos);
             }
         }
         if let Some(job) = self.jobs.get(&job_id) {
@@ -206,6 +214,25 @@ impl Core {
             }
         }
         self.free_job(job_id);
+    }
+
+    /// Drops timer entries of finished or reassigned jobs once they outnumber the live jobs,
+    /// so long timeouts on a busy server do not pile up entries (they are otherwise dropped
+    /// lazily when due).
+    pub fn compact_timers(&mut self) {
+        let bound = 2 * self.jobs.len() + 1024;
+        if self.timeouts.len() > bound {
+            let jobs = &self.jobs;
+            self.timeouts.retain(|Reverse((_, id, gen))| {
+                jobs.get(id)
+                    .is_some_and(|j| j.worker.is_some() && j.assign_gen == *gen)
+            });
+        }
+        if self.epochs.len() > bound {
+            let jobs = &self.jobs;
+            self.epochs
+                .retain(|Reverse((_, id))| jobs.get(id).is_some_and(|j| j.when != 0));
+        }
     }
 
     /// The earliest instant a timer needs attention.
@@ -236,7 +263,7 @@ impl Core {
                 continue;
             };
             if let Some(s) = self.peers.get_mut(worker) {
-                s.assigned.retain(|&j| j != job_id);
+                s.assigned.retain(|h| h.job != job_id);
             }
             self.requeue(job_id);
         }
@@ -258,4 +285,27 @@ impl Core {
             self.wake(func);
         }
     }
+}
+
+/// The order in which gearmand gives back a lost worker's jobs: ability by ability in search
+/// order (newest registration first, as rotated by `-R`), and under each the jobs taken through
+/// it newest first; jobs whose registration is gone come last, newest first.
+/// Returns indexes into `held`.
+pub fn requeue_order(held: &[Held], abilities: &[Ability]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(held.len());
+    let mut done = vec![false; held.len()];
+    for a in abilities.iter().rev() {
+        for (i, h) in held.iter().enumerate().rev() {
+            if !done[i] && h.reg == a.reg {
+                done[i] = true;
+                order.push(i);
+            }
+        }
+    }
+    for i in (0..held.len()).rev() {
+        if !done[i] {
+            order.push(i);
+        }
+    }
+    order
 }

@@ -28,6 +28,7 @@ pub enum Parsed {
 }
 
 const DEFAULT_CONFIG_FILE: &str = "/etc/gearmand.conf";
+const MAX_PREFIX: usize = 63 - 1 - 20;
 
 pub const HELP: &str = "\
 Usage: gearmand [OPTIONS]
@@ -57,7 +58,6 @@ General options:
   -q, --queue-type TYPE         persistent queue; only 'builtin' (in memory) is available
   -t, --threads N               accepted for compatibility; one event loop serves everything
       --verbose LEVEL           FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG (default ERROR)
-  -v                            one level more verbose (may be repeated)
   -V, --version                 print the version
   -w, --worker-wakeup N         sleeping workers woken per new job (0 = all)
       --max-packet-size BYTES   largest packet payload accepted (default 1073741824)
@@ -142,7 +142,16 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             }
             Short('R') | Long("round-robin") => config.round_robin = true,
             Long("global-priority") => config.global_priority = true,
-            Long("job-handle-prefix") => config.job_handle_prefix = string(&mut p)?,
+            Long("job-handle-prefix") => {
+                let pfx = string(&mut p)?;
+                // Handles are at most 63 bytes: prefix, ':' and up to 20 digits.
+                if pfx.len() > MAX_PREFIX {
+                    return Err(format!(
+                        "--job-handle-prefix is longer than {MAX_PREFIX} bytes: handles would exceed 63 bytes"
+                    ));
+                }
+                config.job_handle_prefix = pfx;
+            }
             Long("exceptions") => config.exceptions = true,
             Short('t') | Long("threads") => {
                 let _: u32 = value(&mut p, "threads")?;
@@ -160,11 +169,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 })?;
             }
             Short('v') => {
-                let i = Verbose::ALL
-                    .iter()
-                    .position(|&v| v == config.verbose)
-                    .unwrap_or(3);
-                config.verbose = Verbose::ALL[(i + 1).min(Verbose::ALL.len() - 1)];
+                // As gearmand 1.1.20, which dropped -v.
+                return Err("option -v is deprecated: use --verbose=LEVEL".into());
             }
             Short('l') | Long("log-file") => {
                 log = match string(&mut p)?.as_str() {
@@ -314,16 +320,7 @@ mod tests {
         assert_eq!(o.config.listen[0].port(), 4998);
         assert_eq!(o.config.verbose, Verbose::Info);
         assert_eq!(o.log, LogTarget::None);
-        let o = run(&[
-            "-vv",
-            "--job-handle-prefix",
-            "PFX",
-            "-q",
-            "BUILTIN",
-            "-t",
-            "8",
-        ]);
-        assert_eq!(o.config.verbose, Verbose::Notice);
+        let o = run(&["--job-handle-prefix", "PFX", "-q", "BUILTIN", "-t", "8"]);
         assert_eq!(o.config.job_handle_prefix, "PFX");
     }
 
@@ -333,8 +330,10 @@ mod tests {
         assert!(bad(&["-q", "libsqlite3"]));
         assert!(bad(&["--verbose=info"]));
         assert!(bad(&["--syslog"]));
+        assert!(bad(&["-v"]));
         assert!(bad(&["--nonsense"]));
         assert!(bad(&["-p", "notaport"]));
         assert!(bad(&["--hashtable-buckets=0"]));
+        assert!(bad(&["--job-handle-prefix", &"x".repeat(43)]));
     }
 }

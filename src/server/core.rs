@@ -73,10 +73,17 @@ impl Peers {
         }
     }
 
+    /// Takes the session out; its id stays reserved until [`Peers::release`], because the
+    /// socket may still be flushing its last output under that id (the mio token).
     fn remove(&mut self, id: ConnId) -> Option<Session> {
-        let s = self.slots.get_mut(id)?.take()?;
-        self.free.push(id);
-        Some(s)
+        self.slots.get_mut(id)?.take()
+    }
+
+    /// Makes a removed session's id available to new connections. Called once per id.
+    pub fn release(&mut self, id: ConnId) {
+        if self.slots.get(id).is_some_and(|s| s.is_none()) {
+            self.free.push(id);
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Session)> {
@@ -153,6 +160,37 @@ impl Core {
             if let Some(s) = self.peers.get_mut(id) {
                 s.dirty = false;
             }
+        }
+    }
+
+    /// Gives back table memory after a burst (called from the idle sweep): tables that are
+    /// mostly empty shrink to twice their contents.
+    pub fn shrink(&mut self) {
+        const KEEP: usize = 1024;
+        fn worth(len: usize, cap: usize) -> bool {
+            cap > KEEP && len * 4 < cap
+        }
+        if worth(self.jobs.len(), self.jobs.capacity()) {
+            self.jobs.shrink_to(self.jobs.len() * 2);
+        }
+        for f in self.funcs.iter_mut().flatten() {
+            for q in &mut f.queues {
+                if worth(q.len(), q.capacity()) {
+                    q.shrink_to(q.len() * 2);
+                }
+            }
+            if worth(f.by_unique.len(), f.by_unique.capacity()) {
+                f.by_unique.shrink_to(f.by_unique.len() * 2);
+            }
+            if worth(f.by_data.len(), f.by_data.capacity()) {
+                f.by_data.shrink_to(f.by_data.len() * 2);
+            }
+        }
+        if self.timeouts.is_empty() {
+            self.timeouts.shrink_to_fit();
+        }
+        if self.epochs.is_empty() {
+            self.epochs.shrink_to_fit();
         }
     }
 
@@ -245,7 +283,8 @@ impl Core {
                 }
             }
         }
-        for &job_id in &session.assigned {
+        for i in super::assign::requeue_order(&session.assigned, &session.abilities) {
+            let job_id = session.assigned[i].job;
             if self.jobs.get(&job_id).map(|j| j.worker) == Some(Some(id)) {
                 self.requeue(job_id);
             }

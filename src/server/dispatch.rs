@@ -1,5 +1,6 @@
 //! One binary packet or admin line from a connection, routed to its handler.
 
+use super::assign::requeue_order;
 use super::core::{Core, Verdict};
 use super::model::{Ability, ConnId};
 use super::wire::{self, Num};
@@ -29,15 +30,19 @@ impl Core {
         }
         match p.command {
             Command::CanDo => self.can_do(id, p.arg(0), 0),
-            Command::CanDoTimeout => {
-                let ms = admin::atoi(p.arg(1));
-                let ms = if ms <= 0 {
-                    0
-                } else {
-                    (ms as u64).max(MIN_TIMEOUT_MS)
-                };
-                self.can_do(id, p.arg(0), ms);
-            }
+            Command::CanDoTimeout => match wire::strtoll(p.arg(1)) {
+                // gearmand reads the number with strtol and ignores the whole packet when it is
+                // out of range (or LONG_MAX itself).
+                None | Some(i64::MAX) => {}
+                Some(ms) => {
+                    let ms = if ms <= 0 {
+                        0
+                    } else {
+                        (ms as u64).max(MIN_TIMEOUT_MS)
+                    };
+                    self.can_do(id, p.arg(0), ms);
+                }
+            },
             Command::CantDo => self.cant_do(id, p.arg(0)),
             Command::ResetAbilities => self.reset_abilities(id),
             Command::PreSleep => self.pre_sleep(id),
@@ -81,7 +86,13 @@ impl Core {
         let func = self.func_id(name);
         self.func_mut(func).workers.push(id);
         if let Some(s) = self.peers.get_mut(id) {
-            s.abilities.push(Ability { func, timeout_ms });
+            let reg = s.next_reg;
+            s.next_reg += 1;
+            s.abilities.push(Ability {
+                func,
+                reg,
+                timeout_ms,
+            });
         }
     }
 
@@ -89,15 +100,18 @@ impl Core {
         let Some(&func) = self.func_ids.get(name) else {
             return;
         };
+        // As gearmand: requeue first (waking the function's sleepers, this one included),
+        // then drop the ability.
+        self.release_jobs(id, |f| f == func);
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
         s.abilities.retain(|a| a.func != func);
         self.func_mut(func).workers.retain(|&c| c != id);
-        self.release_jobs(id, |f| f == func);
     }
 
     fn reset_abilities(&mut self, id: ConnId) {
+        self.release_jobs(id, |_| true);
         let Some(s) = self.peers.get_mut(id) else {
             return;
         };
@@ -107,7 +121,6 @@ impl Core {
                 f.workers.retain(|&c| c != id);
             }
         }
-        self.release_jobs(id, |_| true);
     }
 
     /// Requeues the jobs `id` holds whose function matches, as if the worker had left.
@@ -116,17 +129,22 @@ impl Core {
             return;
         };
         let held = std::mem::take(&mut s.assigned);
-        let mut keep = Vec::with_capacity(held.len());
-        for job_id in held {
-            let Some(job) = self.jobs.get(&job_id) else {
+        let mut released = vec![false; held.len()];
+        for i in requeue_order(&held, &s.abilities) {
+            let Some(job) = self.jobs.get(&held[i].job) else {
                 continue;
             };
             if matches(job.func) {
-                self.requeue(job_id);
-            } else {
-                keep.push(job_id);
+                released[i] = true;
+                self.requeue(held[i].job);
             }
         }
+        let keep = held
+            .iter()
+            .zip(released)
+            .filter(|(_, r)| !r)
+            .map(|(h, _)| *h)
+            .collect();
         if let Some(s) = self.peers.get_mut(id) {
             s.assigned = keep;
         }
@@ -173,13 +191,15 @@ impl Core {
     }
 
     fn get_status_unique(&mut self, id: ConnId, unique: &[u8]) {
+        // Matched across functions; with several jobs of that unique the newest answers.
         let found = if unique.len() >= MAX_HANDLE || unique.is_empty() {
             None
         } else {
             self.funcs
                 .iter()
                 .flatten()
-                .find_map(|f| f.by_unique.get(unique))
+                .filter_map(|f| f.by_unique.get(unique))
+                .max()
                 .and_then(|j| self.jobs.get(j))
         };
         match found {

@@ -3,60 +3,34 @@
 
 use super::config::Config;
 use super::core::{Core, Verdict};
+use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
 use crate::protocol::packet::{decode_header, split_payload, HEADER_LEN};
-use crate::protocol::{decode_frame, DecodeError, Decoded, Limits};
+use crate::protocol::{decode_frame, DecodeError, Decoded, Frame, Limits};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
 const LISTENER_BASE: usize = usize::MAX / 2;
-/// Bytes read from one connection before its frames are processed.
-const READ_BATCH: usize = 1 << 20;
+/// Bytes read from one connection before its frames are processed; a connection with more
+/// waiting yields to the others and continues in the next round (fairness between a client
+/// pipelining thousands of submissions and the workers serving them).
+const READ_BATCH: usize = 256 << 10;
 /// Least cap on one connection's unsent output. Its own requests stop being read at the
 /// (smaller) backlog limit; this cap catches output that other connections produce for it
 /// (forwarded work results) when it never reads them.
 const MIN_PENDING_CAP: usize = 128 << 20;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-
-/// Requests from other threads (signal handlers, tests) to a running loop.
-#[derive(Debug, Default)]
-struct Flags {
-    shutdown: AtomicBool,
-    graceful: AtomicBool,
-}
-
-/// Stops a running server from any thread.
-#[derive(Clone)]
-pub struct Controller {
-    flags: Arc<Flags>,
-    waker: Arc<Waker>,
-}
-
-impl Controller {
-    /// Stop at once (SIGTERM, SIGINT).
-    pub fn shutdown(&self) {
-        self.flags.shutdown.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-
-    /// Stop listening; exit once no job is queued or running (SIGUSR1).
-    pub fn graceful(&self) {
-        self.flags.graceful.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
-}
 
 struct Conn {
     c: Connection,
@@ -68,6 +42,8 @@ struct Conn {
     eof: bool,
     /// Only flushing what is left, then closing.
     closing: bool,
+    /// Listed in `ready`: more input is waiting in the socket.
+    ready: bool,
     last_active: Instant,
 }
 
@@ -86,6 +62,8 @@ pub struct Server {
     max_pending: usize,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
+    /// Connections that stopped reading at `READ_BATCH` with input still waiting.
+    ready: Vec<ConnId>,
 }
 
 impl Server {
@@ -145,6 +123,7 @@ impl Server {
             max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
             dirty: Vec::new(),
             resume: Vec::new(),
+            ready: Vec::new(),
         })
     }
 
@@ -200,7 +179,11 @@ impl Server {
             if let Some(t) = self.core.next_timer() {
                 wake_at = wake_at.min(t);
             }
-            let timeout = wake_at.saturating_duration_since(now);
+            let timeout = if self.ready.is_empty() {
+                wake_at.saturating_duration_since(now)
+            } else {
+                Duration::ZERO
+            };
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -223,6 +206,13 @@ impl Server {
                 }
                 if ev.is_writable() {
                     self.flush(id);
+                }
+            }
+            for id in std::mem::take(&mut self.ready) {
+                if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+                    conn.ready = false;
+                    // Read until WouldBlock: a FIN seen by an earlier event raises no new edge.
+                    self.serve(id, false);
                 }
             }
             let now = Instant::now();
@@ -266,6 +256,7 @@ impl Server {
                 Err(e) => {
                     log::error(format_args!("register {addr}: {e}"));
                     self.core.disconnect(id);
+                    self.core.peers.release(id);
                     continue;
                 }
             };
@@ -275,6 +266,7 @@ impl Server {
                 paused: false,
                 eof: false,
                 closing: false,
+                ready: false,
                 last_active: Instant::now(),
             };
             if self.conns.len() <= id {
@@ -287,32 +279,33 @@ impl Server {
 
     /// Reads from a connection and processes its frames, batch by batch.
     fn serve(&mut self, id: ConnId, short_read_drains: bool) {
-        loop {
-            let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
-                return;
-            };
-            if conn.paused || conn.closing {
-                return;
-            }
-            conn.last_active = Instant::now();
-            let fill = conn
-                .c
-                .fill_bounded(conn.want, READ_BATCH, short_read_drains);
-            if !self.process(id) {
-                return;
-            }
-            match fill {
-                Ok(Fill::More(_)) => continue,
-                Ok(Fill::Drained(_)) => return,
-                Ok(Fill::Closed(_)) => {
-                    self.end_of_input(id);
-                    return;
+        let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
+            return;
+        };
+        if conn.paused || conn.closing {
+            return;
+        }
+        conn.last_active = Instant::now();
+        // A frame larger than the batch is still read in one go.
+        let limit = READ_BATCH.max(conn.want);
+        let fill = conn.c.fill_bounded(conn.want, limit, short_read_drains);
+        if !self.process(id) {
+            return;
+        }
+        match fill {
+            Ok(Fill::More(_)) => {
+                if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+                    if !conn.ready {
+                        conn.ready = true;
+                        self.ready.push(id);
+                    }
                 }
-                Err(e) => {
-                    log::info(format_args!("connection {id}: {e}"));
-                    self.close(id);
-                    return;
-                }
+            }
+            Ok(Fill::Drained(_)) => {}
+            Ok(Fill::Closed(_)) => self.end_of_input(id),
+            Err(e) => {
+                log::info(format_args!("connection {id}: {e}"));
+                self.close(id);
             }
         }
     }
@@ -339,6 +332,12 @@ impl Server {
                 return true;
             }
             let (verdict, used) = match decode_frame(buf, &self.limits) {
+                // gearmand reads admin lines into an 8 KiB buffer and drops longer ones even
+                // when their newline has arrived.
+                Ok(Decoded::Complete(Frame::Text(_), n)) if n > self.limits.max_line => {
+                    self.close(id);
+                    return false;
+                }
                 Ok(Decoded::Complete(frame, n)) => (self.core.frame(id, &frame), n),
                 Ok(Decoded::Partial(n)) => {
                     conn.want = n;
@@ -412,9 +411,10 @@ impl Server {
                 self.dirty = dirty;
                 return;
             }
-            // Newest first: a submission dirties the client (JOB_CREATED) before the woken
-            // workers (NOOP), and the workers are on the critical path.
-            for &id in dirty.iter().rev() {
+            // In the order output was produced: a submission wakes the workers (NOOP) before
+            // answering the client, and a result reaches its clients before the worker's next
+            // grab is answered; both put the critical path first.
+            for &id in dirty.iter() {
                 self.flush(id);
             }
             dirty.clear();
@@ -489,12 +489,14 @@ impl Server {
         self.core.disconnect(id);
         if let Some(mut conn) = self.conns.get_mut(id).and_then(|c| c.take()) {
             let _ = conn.c.deregister(self.poll.registry());
+            self.core.peers.release(id);
             log::info(format_args!("closed connection {id}"));
         }
     }
 
     /// Gives back the buffers of connections idle since the last sweep.
     fn sweep(&mut self, now: Instant) {
+        self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
@@ -506,43 +508,5 @@ impl Server {
                 s.out.shrink_if_idle(0);
             }
         }
-    }
-}
-
-/// A server running on its own thread; dropping it stops the server.
-pub struct ServerHandle {
-    addr: SocketAddr,
-    controller: Controller,
-    thread: Option<JoinHandle<io::Result<()>>>,
-}
-
-impl ServerHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn controller(&self) -> Controller {
-        self.controller.clone()
-    }
-
-    /// Stops the loop and waits for its thread.
-    pub fn shutdown(mut self) -> io::Result<()> {
-        self.stop()
-    }
-
-    fn stop(&mut self) -> io::Result<()> {
-        self.controller.shutdown();
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| io::Error::other("server thread panicked"))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        let _ = self.stop();
     }
 }

@@ -131,8 +131,17 @@ impl Function {
 #[derive(Debug, Clone, Copy)]
 pub struct Ability {
     pub func: FuncId,
+    /// Registration number within the session: held jobs remember which one they came through.
+    pub reg: u64,
     /// CAN_DO_TIMEOUT in milliseconds (already raised to the 1000 ms minimum); 0 = none.
     pub timeout_ms: u64,
+}
+
+/// A job held by a worker, with the registration it was taken through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub job: JobId,
+    pub reg: u64,
 }
 
 /// A connected peer: client, worker, admin or all of these at once.
@@ -151,7 +160,9 @@ pub struct Session {
     pub noop_sent: bool,
     pub exceptions: bool,
     /// Jobs this connection holds as a worker.
-    pub assigned: Vec<JobId>,
+    pub assigned: Vec<Held>,
+    /// Next ability registration number.
+    pub next_reg: u64,
     /// Foreground jobs this connection is attached to, with the attach count.
     pub attached: IdMap<u32>,
     /// Already listed in the core's dirty list (output pending a flush).
@@ -171,6 +182,7 @@ impl Session {
             noop_sent: false,
             exceptions,
             assigned: Vec::new(),
+            next_reg: 0,
             attached: IdMap::default(),
             dirty: false,
         }

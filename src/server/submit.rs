@@ -127,10 +127,14 @@ impl Core {
             self.epochs.push(std::cmp::Reverse((when, job_id)));
         }
         self.jobs.insert(job_id, job);
-        self.attach(id, job_id, kind.background);
+        // gearmand wakes the sleepers while creating the job, before answering the submitter.
         if when == 0 {
             self.wake(func);
         }
+        if when != 0 {
+            self.compact_timers();
+        }
+        self.attach(id, job_id, kind.background);
         Verdict::Keep
     }
 

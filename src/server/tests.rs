@@ -332,3 +332,35 @@ fn requeue_and_retry_limit() {
     );
     assert_eq!(admin(&mut c, cl, "status"), "f\t0\t0\t0\n.\n");
 }
+
+#[test]
+fn finished_jobs_do_not_pile_up_timer_entries() {
+    let mut c = core(|_| {});
+    let cl = c.connect(1, "x".into());
+    let w = c.connect(2, "x".into());
+    send(&mut c, w, Command::CanDoTimeout, &[b"f", b"60000"]);
+    for _ in 0..5000 {
+        submit(&mut c, cl, Command::SubmitJobBg, "f", "", "d");
+        assert_eq!(drain(&mut c, w).len(), 1);
+    }
+    assert!(c.timeouts.len() <= 1024 + 2, "{}", c.timeouts.len());
+}
+
+#[test]
+fn a_future_epoch_job_does_not_hide_runnable_lower_priority_jobs() {
+    let mut c = core(|_| {});
+    let cl = c.connect(1, "x".into());
+    let later = (super::submit::unix_now() + 3600).to_string();
+    send(
+        &mut c,
+        cl,
+        Command::SubmitJobEpoch,
+        &[b"f", b"", later.as_bytes(), b"e"],
+    );
+    recv(&mut c, cl);
+    submit(&mut c, cl, Command::SubmitJobLowBg, "f", "", "low");
+    let w = c.connect(2, "x".into());
+    send(&mut c, w, Command::CanDo, &[b"f"]);
+    assert_eq!(drain(&mut c, w), ["low"]);
+    assert_eq!(admin(&mut c, cl, "prioritystatus"), "f\t0\t1\t0\t1\n.\n");
+}

@@ -67,11 +67,19 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the server under test with `-p PORT -L 127.0.0.1` and the given extra arguments.
     pub fn start(extra: &[&str]) -> TestServer {
-        let bin = server_bin();
+        TestServer::start_bin(&server_bin(), extra)
+    }
+
+    /// Starts the given server binary the same way (for tests that compare two servers).
+    pub fn start_bin(bin: &std::path::Path, extra: &[&str]) -> TestServer {
+        let bin = bin.to_path_buf();
         for _attempt in 0..5 {
             let port = free_port();
-            let dir =
-                std::env::temp_dir().join(format!("gearman-test-{}-{port}", std::process::id()));
+            // Unique per start: two servers of one test process never share a directory.
+            static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir()
+                .join(format!("gearman-test-{}-{port}-{n}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("temp dir");
             let log = std::fs::File::create(dir.join("server.log")).expect("log file");
             let pid_file = dir.join("gearmand.pid");
@@ -90,14 +98,24 @@ impl TestServer {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
             let mut server = TestServer { port, child, dir };
             let deadline = Instant::now() + Duration::from_secs(10);
+            let mut other_server = false;
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return server;
+                if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                    // Another test may have started its server on the same free port in the
+                    // meantime: only a server answering `getpid` with our child's pid is ours.
+                    if answered_pid(stream) == Some(server.child.id()) {
+                        return server;
+                    }
+                    other_server = true;
+                    break;
                 }
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break; // lost a race for the port, or a bad option: retry or report below
                 }
                 std::thread::sleep(Duration::from_millis(20));
+            }
+            if other_server {
+                continue; // dropping `server` kills our child, which could not bind anyway
             }
             let log = server.log();
             if !log.contains("in use") && !log.contains("Address already") {
@@ -209,6 +227,22 @@ impl Drop for TestServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The pid a server reports with the admin command `getpid`, if it answers within 2 s.
+fn answered_pid(mut stream: TcpStream) -> Option<u32> {
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"getpid\n").ok()?;
+    let mut reply = Vec::new();
+    let mut b = [0u8; 1];
+    while reply.last() != Some(&b'\n') {
+        match stream.read(&mut b) {
+            Ok(1) => reply.push(b[0]),
+            _ => return None,
+        }
+    }
+    let text = String::from_utf8_lossy(&reply);
+    text.strip_prefix("OK ")?.trim().parse().ok()
 }
 
 pub const REQ: &[u8; 4] = b"\0REQ";
