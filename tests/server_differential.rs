@@ -2,7 +2,7 @@
 //! runs against the server under test and against Debian's gearmand 1.1.20, and every reply
 //! must match, step by step.
 //!
-//! Only behaviour where the two are meant to agree is exercised: no epoch jobs (timing), no
+//! Only behaviour where the two are meant to agree is exercised: no future epoch jobs (timing), no
 //! `cancel job` (ours detaches clients of a running job), no 64-byte uniques and no
 //! `create function` (fixed 1.1.20 bugs). The one normalisation is the trailing NUL of the
 //! WORK_FAIL that 1.1.20 synthesises for an exception (also a fixed bug).
