@@ -2,17 +2,15 @@
 //! runs against the server under test and against Debian's gearmand 1.1.20, and every reply
 //! must match, step by step.
 //!
-//! Only behaviour where the two are meant to agree is exercised: no epoch jobs (timing), no
+//! Only behaviour where the two are meant to agree is exercised: no future epoch jobs (timing), no
 //! `cancel job` (ours detaches clients of a running job), no 64-byte uniques and no
 //! `create function` (fixed 1.1.20 bugs). The one normalisation is the trailing NUL of the
 //! WORK_FAIL that 1.1.20 synthesises for an exception (also a fixed bug).
 //!
-//! Some 1.1.20 behaviours are steered around here because focused tests cover them, so a
-//! difference there does not hide everything after it: a worker holding several jobs when it
-//! goes away (requeue order, server_worker_loss.rs), a sleeping worker that submits (NOOP
-//! before JOB_CREATED, server_scheduling.rs), a sleeping worker dropping the ability of a job
-//! it holds (it is woken for it, server_worker_loss.rs) and one unique under two functions
-//! (GET_STATUS_UNIQUE picks the newest, server_results.rs).
+//! The sequences deliberately cover the corners where 1.1.20's order of events shows: a worker
+//! holding several jobs when it goes away, a sleeping worker that submits or drops an ability,
+//! duplicate CAN_DO, one unique under two functions; server_worker_loss.rs,
+//! server_scheduling.rs and server_results.rs pin each of them down in a focused test.
 mod common;
 
 use common::proto::cmd::*;
@@ -92,7 +90,7 @@ enum Op {
     Admin {
         line: &'static str,
     },
-    /// Replaces the connection; `held` lists the jobs it held (filled in by `steer`).
+    /// Replaces the connection; `held` lists the jobs it held (filled in by `with_held`).
     Reconnect {
         slot: usize,
         held: Vec<Vec<u8>>,
@@ -108,14 +106,9 @@ fn generate(rng: &mut Rng, handles: &[Vec<u8>]) -> Op {
     let slot = rng.below(SLOTS);
     let client = rng.below(CLIENT_SLOTS);
     let func = rng.pick(&["f", "g"]);
-    // Uniques are per function (see the module comment), and background submissions never
-    // share one with foreground ones: in 1.1.20 a foreground client leaving such a job
-    // abandons it, a bug ours fixes.
-    let (fg_uniques, bg_uniques) = if func == "f" {
-        (["", "fu1", "fu2", "-"], ["", "fb1", "fb2"])
-    } else {
-        (["", "gu1", "gu2", "-"], ["", "gb1", "gb2"])
-    };
+    // Background submissions never share a unique with foreground ones: in 1.1.20 a
+    // foreground client leaving such a job abandons it, a bug ours fixes.
+    let (fg_uniques, bg_uniques) = (["", "u1", "u2", "-"], ["", "b1", "b2"]);
     let handle = if handles.is_empty() || rng.below(8) == 0 {
         b"P:999".to_vec()
     } else {
@@ -175,7 +168,7 @@ fn generate(rng: &mut Rng, handles: &[Vec<u8>]) -> Op {
         },
         84..=86 => Op::GetStatusUnique {
             slot: client,
-            unique: rng.pick(&["fu1", "fu2", "fb1", "gu1", "gb2", "-", "none"]),
+            unique: rng.pick(&["u1", "u2", "b1", "b2", "-", "none"]),
         },
         87..=88 => Op::Exceptions { slot: client },
         89..=96 => Op::Admin {
@@ -341,67 +334,47 @@ fn handles_in(transcript: &str, handles: &mut Vec<Vec<u8>>) {
     }
 }
 
-/// What the sequence knows about each slot, from the reference server's replies.
-#[derive(Default, Clone)]
-struct SlotState {
-    /// Jobs held: (handle, function).
-    held: Vec<(String, String)>,
-    /// Sent a PRE_SLEEP that found no work, and no GRAB since.
-    asleep: bool,
-}
+/// The jobs each slot holds, as (handle, function), from the reference server's replies: a
+/// replaced connection's jobs are what `wait_for_disconnect` watches.
+type Held = Vec<Vec<(String, String)>>;
 
-/// Replaces an operation that would enter a behaviour steered around (module comment).
-fn steer(op: Op, state: &[SlotState]) -> Op {
+/// Fills in the jobs a Reconnect gives up.
+fn with_held(op: Op, held: &Held) -> Op {
     match op {
         Op::Reconnect { slot, .. } => Op::Reconnect {
             slot,
-            held: state[slot]
-                .held
+            held: held[slot]
                 .iter()
                 .map(|(h, _)| h.as_bytes().to_vec())
                 .collect(),
         },
-        Op::Grab { slot, .. } if !state[slot].held.is_empty() => Op::PreSleep { slot },
-        Op::Submit { slot, .. } if state[slot].asleep => Op::Exceptions { slot },
-        Op::CantDo { slot, .. } | Op::Reset { slot }
-            if state[slot].asleep && !state[slot].held.is_empty() =>
-        {
-            Op::Exceptions { slot }
-        }
         op => op,
     }
 }
 
-fn track(op: &Op, transcript: &str, state: &mut [SlotState]) {
+fn track(op: &Op, transcript: &str, held: &mut Held) {
     match op {
         Op::Grab { slot, .. } => {
-            state[*slot].asleep = false;
             for line in transcript.lines() {
                 for kind in [": 11 \"", ": 31 \"", ": 40 \""] {
                     if let Some(i) = line.find(kind) {
                         let mut fields = line[i + kind.len()..].split("\\0");
                         let handle = fields.next().unwrap_or("").to_string();
                         let func = fields.next().unwrap_or("").to_string();
-                        state[*slot].held.push((handle, func));
+                        held[*slot].push((handle, func));
                     }
                 }
             }
-        }
-        // gearmand marks a connection sleeping on a PRE_SLEEP that finds no work, and only a
-        // GRAB clears it: an instant NOOP or a wake-up leaves it set.
-        Op::PreSleep { slot } if !transcript.contains(&format!("slot {slot}: 6 ")) => {
-            state[*slot].asleep = true;
         }
         Op::Work { slot, kind, handle }
             if matches!(*kind, WORK_COMPLETE | WORK_FAIL | WORK_EXCEPTION)
                 && !transcript.contains(&format!("slot {slot}: 19 ")) =>
         {
             let handle = String::from_utf8_lossy(handle).into_owned();
-            state[*slot].held.retain(|(h, _)| *h != handle);
+            held[*slot].retain(|(h, _)| *h != handle);
         }
-        Op::CantDo { slot, func } => state[*slot].held.retain(|(_, f)| f != func),
-        Op::Reset { slot } => state[*slot].held.clear(),
-        Op::Reconnect { slot, .. } => state[*slot] = SlotState::default(),
+        Op::CantDo { slot, func } => held[*slot].retain(|(_, f)| f != func),
+        Op::Reset { slot } | Op::Reconnect { slot, .. } => held[*slot].clear(),
         _ => {}
     }
 }
@@ -415,10 +388,10 @@ fn run(seed: u64, steps: usize, options: &[&str]) {
     let mut theirs = World::new(TestServer::start_bin(&reference, &args));
     let mut rng = Rng(seed);
     let mut handles = Vec::new();
-    let mut state = vec![SlotState::default(); SLOTS];
+    let mut held: Held = vec![Vec::new(); SLOTS];
     let mut history = String::new();
     for step in 0..steps {
-        let op = steer(generate(&mut rng, &handles), &state);
+        let op = with_held(generate(&mut rng, &handles), &held);
         let a = ours.apply(&op);
         let b = theirs.apply(&op);
         let _ = writeln!(history, "{step}: {op:?}");
@@ -430,7 +403,7 @@ fn run(seed: u64, steps: usize, options: &[&str]) {
             "seed {seed}, step {step}: {op:?}\nserver under test:\n{a}\ngearmand 1.1.20:\n{b}\nhistory:\n{history}"
         );
         handles_in(&b, &mut handles);
-        track(&op, &b, &mut state);
+        track(&op, &b, &mut held);
     }
 }
 
