@@ -269,9 +269,7 @@ pub unsafe extern "C" fn gearman_client_clone(
             return unsafe { gearman_client_create(client) };
         };
         let mut core = Client::new();
-        let mut options = src.core.options();
-        options.non_blocking = src.core.options().non_blocking;
-        core.set_options(options);
+        core.set_options(src.core.options());
         core.set_timeout(src.core.timeout());
         core.set_namespace(src.core.namespace());
         if let Some(id) = src.core.identifier() {

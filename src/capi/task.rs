@@ -139,28 +139,34 @@ pub unsafe fn attach_task(
 ///
 /// `record` must be a live `TaskImpl` made by [`attach_task`]; it is freed here.
 pub unsafe fn release_task(record: *mut TaskImpl) {
+    // Plain copies: the context free fn may call task and client functions, so no Rust
+    // reference to the record or the client is held across it.
     // SAFETY: live record (caller guarantee).
-    let r = unsafe { &mut *record };
+    let (client, shell, context, kind) = unsafe {
+        let r = &*record;
+        (r.client, r.shell, r.context, r.kind)
+    };
     // SAFETY: the client outlives its tasks.
-    let client = unsafe { &mut *r.client };
-    if !r.context.is_null() && r.kind != TaskKind::Do {
+    let free_fn = unsafe { (*client).task_context_free };
+    if !context.is_null() && kind != TaskKind::Do {
         // SAFETY: the free fn was installed by C with this signature.
-        if let Some(f) = unsafe {
-            super::callbacks::callback::<_, super::callbacks::TaskContextFreeFn>(
-                client.task_context_free,
-            )
-        } {
+        if let Some(f) =
+            unsafe { super::callbacks::callback::<_, super::callbacks::TaskContextFreeFn>(free_fn) }
+        {
             // SAFETY: the shell is still attached while the fn runs.
-            unsafe { f(r.shell, r.context) };
+            unsafe { f(shell, context) };
         }
     }
-    client.core.free_task(r.id);
+    // SAFETY: made by `Box::into_raw` in `attach_task`, released once; the fn above must not
+    // have freed it (as in 1.1.20).
+    let r = unsafe { Box::from_raw(record) };
+    // SAFETY: the client outlives its tasks.
+    let c = unsafe { &mut *client };
+    c.core.free_task(r.id);
     // SAFETY: made by the client's malloc fn in `add_task`; released once.
-    unsafe { client.alloc.free(r.workload_copy) };
+    unsafe { c.alloc.free(r.workload_copy) };
     // SAFETY: the shell was attached by `attach_task`.
-    unsafe { boundary::shell_release(r.shell) };
-    // SAFETY: made by `Box::into_raw` in `attach_task`, released once.
-    drop(unsafe { Box::from_raw(record) });
+    unsafe { boundary::shell_release(shell) };
 }
 
 /// The `options` member of `gearman_task_st` (an anonymous struct upstream; same layout).

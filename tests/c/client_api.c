@@ -104,6 +104,18 @@ static gearman_return_t cb_nested(gearman_task_st *t)
     return GEARMAN_SUCCESS;
 }
 
+static gearman_return_t cb_unbuffered(gearman_task_st *t)
+{
+    printf("deviation: unbuffered: data=%p size=%zu chunks:", gearman_task_data(t), gearman_task_data_size(t));
+    char buf[3];
+    gearman_return_t rc;
+    size_t n;
+    while ((n = gearman_task_recv_data(t, buf, 2, &rc)) > 0)
+        printf(" \"%.*s\"", (int)n, buf);
+    printf(" rc=%s\n", RC(rc));
+    return GEARMAN_SUCCESS;
+}
+
 static int logged;
 static void log_fn(const char *line, gearman_verbose_t verbose, void *context)
 {
@@ -284,6 +296,18 @@ int main(int argc, char **argv)
     rc = gearman_client_run_tasks(c);
     printf("run 2: %s state=%s return=%s\n", RC(rc), gearman_task_strstate(tp), RC(gearman_task_return(tp)));
     gearman_client_free(c);
+
+    if (argc > 3 && strcmp(argv[3], "ours") == 0) {
+        /* 1.1.20 fails the next loop iteration with INVALID_ARGUMENT after a callback drained
+         * its payload this way; here the payloads are read from the buffered reply. */
+        c = new_client(NULL);
+        gearman_client_add_options(c, GEARMAN_CLIENT_UNBUFFERED_RESULT);
+        gearman_client_set_data_fn(c, cb_unbuffered);
+        gearman_client_set_complete_fn(c, cb_unbuffered);
+        gearman_client_add_task(c, NULL, NULL, "chunks", NULL, "u", 1, &rc);
+        printf("deviation: unbuffered run_tasks: %s\n", RC(gearman_client_run_tasks(c)));
+        gearman_client_free(c);
+    }
 
     printf("== FREE_TASKS and the context free fn\n");
     c = new_client(NULL);
