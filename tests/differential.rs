@@ -56,10 +56,10 @@ fn system_libdir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The directory of our `libgearman.so.8`, if there is one to test.
-/// `GEARMAN_LIBDIR_UNDER_TEST` must hold it when set; otherwise `target/<profile>/` is used
-/// when it holds one.
+/// The directory of our `libgearman.so.8`: `GEARMAN_LIBDIR_UNDER_TEST` when set, else a
+/// directory made for this run with `libgearman.so.8` linked to the cdylib cargo just built.
 fn our_libdir() -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     if let Some(dir) = std::env::var_os("GEARMAN_LIBDIR_UNDER_TEST").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         assert!(
@@ -69,18 +69,25 @@ fn our_libdir() -> Option<PathBuf> {
         );
         return Some(dir);
     }
-    let profile_dir = Path::new(env!("CARGO_BIN_EXE_gearmand"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    if profile_dir.join("libgearman.so.8").exists() {
-        return Some(profile_dir);
-    }
-    eprintln!(
-        "SKIPPED (our library): no libgearman.so.8 in {} and GEARMAN_LIBDIR_UNDER_TEST is not set",
-        profile_dir.display()
-    );
-    None
+    Some(DIR.get_or_init(link_our_cdylib).clone())
+}
+
+/// Links `target/<profile>/libgearman.so` (the cdylib) as `libgearman.so.8` in a fresh directory.
+fn link_our_cdylib() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir");
+    let profile = deps.parent().expect("profile dir");
+    let lib = [deps, profile]
+        .iter()
+        .map(|d| d.join("libgearman.so"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("our cdylib libgearman.so is not in {}", profile.display()));
+    let dir = profile.join(format!("libgearman-under-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create lib dir");
+    let link = dir.join("libgearman.so.8");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&lib, &link).expect("symlink our library");
+    dir
 }
 
 /// True when the server under test is the reference gearmand itself (`GEARMAND_BIN` names it):
