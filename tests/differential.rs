@@ -104,23 +104,56 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Waits for a child with a deadline, killing it when it is exceeded.
-fn wait_output(mut child: Child, what: &str) -> Output {
-    let deadline = Instant::now() + PROGRAM_TIMEOUT;
-    loop {
+/// Waits for a child with a deadline, killing it when it is exceeded. Its piped stdout and
+/// stderr are drained by threads meanwhile, so a chatty child cannot block on a full pipe.
+fn wait_output(child: Child, what: &str) -> Output {
+    wait_output_within(child, what, PROGRAM_TIMEOUT).unwrap_or_else(|out| {
+        panic!(
+            "{what} ran longer than {PROGRAM_TIMEOUT:?}; stdout so far:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// As `wait_output` with a given deadline; a child still running then is killed and its
+/// output returned as the error.
+fn wait_output_within(mut child: Child, what: &str, limit: Duration) -> Result<Output, Output> {
+    fn drain<R: std::io::Read + Send + 'static>(
+        pipe: Option<R>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let mut timed_out = false;
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("output"),
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() > deadline => {
+                timed_out = true;
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!(
-                    "{what} ran longer than {PROGRAM_TIMEOUT:?}; stdout so far:\n{}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
+                break child.wait().expect("wait after kill");
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("{what}: wait failed: {e}"),
         }
+    };
+    let out = Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    if timed_out {
+        Err(out)
+    } else {
+        Ok(out)
     }
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -220,6 +221,12 @@ static inline void spawn_worker(worker_setup_fn setup)
     if (pid < 0)
         fail("fork");
     if (pid == 0) {
+        /* Never outlive the parent (it may die on its watchdog): the test driver reads the
+         * shared stdout pipe to its end. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(6);
+        alarm(120);
         close(logp[0]);
         close(gatep[1]);
         g_log_fd = logp[1];

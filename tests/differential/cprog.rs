@@ -1,5 +1,5 @@
 //! The C test programs of `tests/cprog/`: reference determinism, the system library on the
-//! server under test, and our library.
+//! server under test, and our library (plain and ASan/UBSan builds).
 use super::*;
 use crate::server::Server;
 use common::free_port;
@@ -11,51 +11,67 @@ use std::sync::OnceLock;
 /// its soname (`libgearman.so.8`), so `LD_LIBRARY_PATH` decides which one is loaded.
 fn programs() -> &'static BTreeMap<String, PathBuf> {
     static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    BUILT.get_or_init(|| build_programs("cprog", &[]))
+}
+
+/// The same programs built with AddressSanitizer and UBSan: run with our library they check
+/// its memory handling (double or foreign frees, overflows, leaks of the do() results the
+/// programs free) on every path the programs take.
+fn asan_programs() -> &'static BTreeMap<String, PathBuf> {
+    static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let src = repo().join("tests/cprog");
-        let out = scratch_dir("cprog");
-        let mut built = BTreeMap::new();
-        let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
-            .expect("tests/cprog")
-            .map(|e| e.expect("dir entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "c"))
-            .collect();
-        sources.sort();
-        for source in sources {
-            let name = source
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned();
-            let exe = out.join(&name);
-            let output = Command::new("cc")
-                .args([
-                    "-std=c99",
-                    "-D_DEFAULT_SOURCE",
-                    "-Wall",
-                    "-Wextra",
-                    "-Werror",
-                    "-O1",
-                    "-g",
-                    "-pthread",
-                ])
-                .arg("-o")
-                .arg(&exe)
-                .arg(&source)
-                .arg(SYSTEM_LIB)
-                .output()
-                .expect("cannot run cc");
-            assert!(
-                output.status.success(),
-                "cc {} failed:\n{}",
-                source.display(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            built.insert(name, exe);
-        }
-        assert!(!built.is_empty(), "no C programs in {}", src.display());
-        built
+        build_programs(
+            "cprog-asan",
+            &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"],
+        )
     })
+}
+
+fn build_programs(out_name: &str, extra_flags: &[&str]) -> BTreeMap<String, PathBuf> {
+    let src = repo().join("tests/cprog");
+    let out = scratch_dir(out_name);
+    let mut built = BTreeMap::new();
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("tests/cprog")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    sources.sort();
+    for source in sources {
+        let name = source
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let exe = out.join(&name);
+        let output = Command::new("cc")
+            .args([
+                "-std=c99",
+                "-D_DEFAULT_SOURCE",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+                "-g",
+                "-pthread",
+            ])
+            .args(extra_flags)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&source)
+            .arg(SYSTEM_LIB)
+            .output()
+            .expect("cannot run cc");
+        assert!(
+            output.status.success(),
+            "cc {} failed:\n{}",
+            source.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        built.insert(name, exe);
+    }
+    assert!(!built.is_empty(), "no C programs in {}", src.display());
+    built
 }
 
 #[derive(Clone, Debug)]
@@ -141,19 +157,24 @@ fn reference_outputs() -> &'static BTreeMap<String, Run> {
     })
 }
 
-/// Compares each program's run with `libdir` + the server under test to its reference run;
-/// panics with a report naming every program that differs.
-fn compare_with_reference(libdir: &Path, what: &str) {
+/// Compares each program's run with `libdir` + `server_bin` to its reference run; panics
+/// with a report naming every program that differs.
+fn compare_with_reference(
+    programs: &BTreeMap<String, PathBuf>,
+    libdir: &Path,
+    server_bin: &Path,
+    what: &str,
+) {
     let reference = reference_outputs();
     let mut report = String::new();
     let mut differing = Vec::new();
-    for (name, exe) in programs() {
+    for (name, exe) in programs {
         let expected = &reference[name];
         assert!(
             expected.ok(),
             "reference run of {name} failed: {expected:?}"
         );
-        let got = run_program(exe, libdir, &common::server_bin());
+        let got = run_program(exe, libdir, server_bin);
         if got.ok() && got.stdout == expected.stdout {
             report.push_str(&format!("  {name}: same\n"));
             continue;
@@ -224,7 +245,12 @@ fn system_library_on_server_under_test() {
         );
         return;
     }
-    compare_with_reference(&system_libdir(), "system library, our gearmand");
+    compare_with_reference(
+        programs(),
+        &system_libdir(),
+        &common::server_bin(),
+        "system library, our gearmand",
+    );
 }
 
 #[test]
@@ -235,7 +261,43 @@ fn our_library_matches_reference() {
     let Some(dir) = our_libdir() else { return };
     let server = common::server_bin();
     compare_with_reference(
+        programs(),
         &dir,
+        &server,
         &format!("our library {}, server {}", dir.display(), server.display()),
+    );
+}
+
+/// The ASan builds with the system library and Debian's gearmand print the reference output
+/// (so the check below blames only the library under test).
+#[test]
+fn asan_builds_match_reference() {
+    if reference_setup().is_none() {
+        return;
+    }
+    compare_with_reference(
+        asan_programs(),
+        &system_libdir(),
+        Path::new(REFERENCE_SERVER),
+        "ASan builds, system library, Debian gearmand",
+    );
+}
+
+#[test]
+fn our_library_under_asan_matches_reference() {
+    if reference_setup().is_none() {
+        return;
+    }
+    let Some(dir) = our_libdir() else { return };
+    let server = common::server_bin();
+    compare_with_reference(
+        asan_programs(),
+        &dir,
+        &server,
+        &format!(
+            "ASan builds, our library {}, server {}",
+            dir.display(),
+            server.display()
+        ),
     );
 }

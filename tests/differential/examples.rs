@@ -77,7 +77,8 @@ fn run_example_pair(
     };
     let w = spawn(worker);
     let c = wait_output(spawn(client), client[0]);
-    let w = wait_output(w, worker[0]);
+    // A worker still waiting for jobs 10 s after its client ended is killed and shows as such.
+    let w = wait_output_within(w, worker[0], Duration::from_secs(10)).unwrap_or_else(|o| o);
     let mask = |s: &[u8]| {
         String::from_utf8_lossy(s)
             .lines()

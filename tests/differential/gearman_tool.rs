@@ -122,7 +122,9 @@ fn run_cli(gearman: &Path, libdir: &Path, server_bin: &Path) -> String {
             mask_cli_stderr(&String::from_utf8_lossy(&out.stderr))
         ));
         if let Some(w) = worker {
-            let w = wait_output(w, "gearman worker");
+            // Still waiting 10 s after its client ended: killed, and the report shows it.
+            let w = wait_output_within(w, "gearman worker", Duration::from_secs(10))
+                .unwrap_or_else(|o| o);
             report.push_str(&format!(
                 "worker exit {:?} stdout {:?} stderr {:?}\n",
                 w.status.code(),
