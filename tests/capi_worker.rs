@@ -56,6 +56,17 @@ fn client(port: u16) -> Client {
 
 /// Starts worker_api in `mode`, with our library (`lib` Some) or the system one.
 fn spawn(bin: &Path, port: u16, mode: &str, lib: Option<&Path>) -> std::process::Child {
+    spawn_with(bin, port, mode, lib, None)
+}
+
+/// [`spawn`] with `GEARMAN_SERVERS` set (or unset).
+fn spawn_with(
+    bin: &Path,
+    port: u16,
+    mode: &str,
+    lib: Option<&Path>,
+    servers: Option<&str>,
+) -> std::process::Child {
     let mut cmd = Command::new(bin);
     cmd.args(["127.0.0.1", &port.to_string(), mode])
         .env_remove("LD_LIBRARY_PATH")
@@ -64,6 +75,9 @@ fn spawn(bin: &Path, port: u16, mode: &str, lib: Option<&Path>) -> std::process:
         .stderr(Stdio::piped());
     if let Some(dir) = lib {
         cmd.env("LD_LIBRARY_PATH", dir);
+    }
+    if let Some(list) = servers {
+        cmd.env("GEARMAN_SERVERS", list);
     }
     cmd.spawn().expect("start worker_api")
 }
@@ -378,4 +392,92 @@ fn freeing_the_callback_job_is_harmless() {
         "{transcript}"
     );
     assert!(log.contains("  job still usable: c_v1"), "{log}");
+}
+
+/// Fixed 1.1.20 crashes (Q20): a grab after NO_JOBS, and a job in caller storage.
+#[test]
+fn grab_after_no_jobs_and_caller_job_storage() {
+    let scratch = Scratch::new("worker-grab-again");
+    let bin = build(&scratch);
+    let ours = our_lib_dir(&scratch);
+    let server = common::TestServer::start(&[]);
+    let mut c = client(server.port);
+    c.submit_background(Priority::Normal, b"c_again", None, b"one")
+        .expect("queue a background job");
+    let out = finish(spawn(&bin, server.port, "grab-again", Some(&ours)));
+    assert!(
+        out.starts_with(
+            "grab 0 -> job rc=GEARMAN_SUCCESS in storage=1 allocated=0 workload=one complete=GEARMAN_SUCCESS freed impl=(nil)\n\
+             grab 1 -> NULL rc=GEARMAN_NO_JOBS\n\
+             grab 2 -> NULL rc=GEARMAN_NO_JOBS\n"
+        ),
+        "{out}"
+    );
+}
+
+/// `GEARMAN_SERVERS` configures `gearman_worker_create` (a list that does not resolve → NULL),
+/// not `gearman_worker_clone`.
+#[test]
+fn gearman_servers_environment() {
+    let scratch = Scratch::new("worker-env");
+    let bin = build(&scratch);
+    let server = common::TestServer::start(&[]);
+    let good = format!("127.0.0.1:{}", server.port);
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let mut out = String::new();
+        for list in [good.as_str(), "nonexistent.invalid:4730"] {
+            out += &finish(spawn_with(
+                &bin,
+                server.port,
+                "env",
+                lib.as_deref(),
+                Some(list),
+            ));
+        }
+        outputs.push((name, out));
+    }
+    let ours = &outputs[0].1;
+    assert_eq!(
+        ours, "create=set echo=GEARMAN_SUCCESS clone echo=GEARMAN_SUCCESS\ncreate=NULL\n",
+        "{ours}"
+    );
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
+}
+
+/// Map/reduce: `gearman_execute_by_partition` from a client, a partition function (one reducer job
+/// per word through `gearman_job_send_data`, an aggregator concatenating the reducer results) and
+/// a reducer worker, each its own process, all on the library under test.
+#[test]
+fn map_reduce_through_a_partition_function() {
+    let scratch = Scratch::new("worker-mapreduce");
+    let bin = build(&scratch);
+    let mut outputs = Vec::new();
+    for (name, lib) in libraries(&scratch) {
+        let server = common::TestServer::start(&[]);
+        let mapper = spawn(&bin, server.port, "mapper", lib.as_deref());
+        let reducer = spawn(&bin, server.port, "reducer", lib.as_deref());
+        let client = finish(spawn(&bin, server.port, "mapreduce-client", lib.as_deref()));
+        let out = format!(
+            "{client}--- mapper\n{}--- reducer\n{}",
+            finish(mapper),
+            finish(reducer)
+        );
+        outputs.push((name, out));
+    }
+    let ours = &outputs[0].1;
+    for expected in [
+        "execute_by_partition -> task return=GEARMAN_SUCCESS result=CCC+BB+A+",
+        "  send_complete -> GEARMAN_INVALID_ARGUMENT",
+        "  send_fail -> GEARMAN_INVALID_ARGUMENT err=GEARMAN_INVALID_ARGUMENT",
+        "  send_data ccc -> GEARMAN_SUCCESS\naggregator: CCC+BB+A+\nwork -> GEARMAN_SUCCESS",
+        "--- reducer\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_SUCCESS\nwork -> GEARMAN_TIMEOUT",
+    ] {
+        assert!(ours.contains(expected), "missing {expected:?} in:\n{ours}");
+    }
+    for (name, out) in &outputs[1..] {
+        assert_same_output(name, out, "ours", ours);
+    }
 }

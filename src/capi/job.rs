@@ -16,6 +16,7 @@ use super::client::{
 };
 use super::client_run::gearman_client_set_identifier;
 use super::enums::{gearman_client_options_t, RawClientOptions};
+use super::reducer::Reducer;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::worker::{bytes, emit_log, gearman_worker_clone, gearman_worker_error, rc, WorkerImpl};
 use crate::error::{Error, ReturnCode};
@@ -80,6 +81,8 @@ pub struct JobImpl {
     linked: bool,
     /// The client `gearman_job_use_client` created (owned by the job), or NULL.
     client: *mut gearman_client_st,
+    /// A map job's reducer, built when a partition function runs it.
+    pub(crate) reducer: Option<Reducer>,
 }
 
 impl JobImpl {
@@ -115,6 +118,7 @@ impl JobImpl {
             unique_at,
             linked,
             client: std::ptr::null_mut(),
+            reducer: None,
         }));
         // SAFETY: forwarded caller guarantee for `caller`; `raw` is the fresh box.
         unsafe {
@@ -264,7 +268,17 @@ pub unsafe extern "C" fn gearman_job_send_data(
     data_size: usize,
 ) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
-    unsafe { send(job, |w, j| w.job_send_data(j, bytes(data, data_size))) }
+    unsafe {
+        // A map job's data goes to its reducer.
+        if let Some(j) = job_impl(job) {
+            if let (false, Some(r)) = ((*j).job.is_finished(), (*j).reducer.as_mut()) {
+                return boundary::guard(rc(ReturnCode::InvalidArgument), || {
+                    r.add(bytes(data, data_size))
+                });
+            }
+        }
+        send(job, |w, j| w.job_send_data(j, bytes(data, data_size)))
+    }
 }
 
 /// `gearman_return_t gearman_job_send_warning(gearman_job_st *job, const void *warning, size_t warning_size);`
@@ -321,6 +335,12 @@ pub unsafe extern "C" fn gearman_job_send_complete(
 ) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
     unsafe {
+        // A map job completes through its reducer when the function returns (1.1.20).
+        if let Some(j) = job_impl(job) {
+            if !(*j).job.is_finished() && (*j).reducer.is_some() {
+                return rc(ReturnCode::InvalidArgument);
+            }
+        }
         send(job, |w, j| {
             w.job_send_complete(j, bytes(result, result_size))
         })
@@ -359,7 +379,21 @@ pub unsafe extern "C" fn gearman_job_send_exception(
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_send_fail(job: *mut gearman_job_st) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
-    unsafe { send(job, |w, j| w.job_send_fail(j)) }
+    unsafe {
+        if let Some(j) = job_impl(job) {
+            if !(*j).job.is_finished() && (*j).reducer.is_some() {
+                let w = (*j).worker;
+                let code = (*w).record(
+                    ReturnCode::InvalidArgument,
+                    "gearman_job_send_fail",
+                    "Job has a reducer",
+                );
+                emit_log(w);
+                return code;
+            }
+        }
+        send(job, |w, j| w.job_send_fail(j))
+    }
 }
 
 /// `const char *gearman_job_handle(const gearman_job_st *job);`: "H:host:n"; invalid → NULL.
@@ -535,7 +569,7 @@ pub unsafe extern "C" fn gearman_job_use_client(
 /// # Safety
 ///
 /// `w` must be a live worker implementation.
-unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
+pub(crate) unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
     // SAFETY: creating a library-allocated client; `w` is live (caller guarantee).
     unsafe {
         let c = gearman_client_create(std::ptr::null_mut());
@@ -563,5 +597,66 @@ unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
             gearman_client_add_options(c, RawClientOptions(nb));
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::worker::{gearman_worker_create, gearman_worker_error, gearman_worker_free};
+    use std::ffi::CStr;
+
+    fn job() -> Job {
+        Job {
+            handle: b"H:host:7".to_vec(),
+            function: b"ns_fn".to_vec(),
+            unique: b"u-1".to_vec(),
+            reducer: Vec::new(),
+            workload: b"payload".to_vec(),
+            server: 99,
+            generation: 1,
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn accessors_take_workload_and_free() {
+        // SAFETY: a worker and a job created and released here; strings read while the job lives.
+        unsafe {
+            let w = gearman_worker_create(std::ptr::null_mut());
+            let wi = super::super::worker::worker_impl(w).expect("worker");
+            let mut storage = std::mem::MaybeUninit::<gearman_job_st>::uninit();
+            let j = JobImpl::create(job(), wi, storage.as_mut_ptr(), true);
+            let shell = (*j).shell();
+            assert_eq!(shell, storage.as_mut_ptr(), "caller storage honoured");
+            assert!(!(*shell).options.is_allocated);
+            let text = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
+            assert_eq!(text(gearman_job_handle(shell)), "H:host:7");
+            assert_eq!(text(gearman_job_function_name(shell)), "ns_fn");
+            assert_eq!(text(gearman_job_unique(shell)), "u-1");
+            assert_eq!(gearman_job_workload_size(shell), 7);
+            let mut size = 0usize;
+            let p = gearman_job_take_workload(shell, &mut size);
+            assert_eq!(std::slice::from_raw_parts(p.cast::<u8>(), size), b"payload");
+            libc::free(p);
+            assert!(gearman_job_workload(shell).is_null());
+            assert_eq!(gearman_job_workload_size(shell), 0);
+            assert!(gearman_job_take_workload(shell, &mut size).is_null());
+            // The job's server is not one of the worker's: nothing can be sent.
+            let rc = gearman_job_send_complete(shell, b"r".as_ptr().cast(), 1);
+            assert_eq!(rc, rc_of(ReturnCode::LostConnection));
+            assert!(text(gearman_worker_error(w)).contains("GEARMAN_LOST_CONNECTION"));
+            let rc = gearman_job_send_exception(shell, std::ptr::null(), 0);
+            assert_eq!(rc, rc_of(ReturnCode::InvalidArgument));
+            assert_eq!((*wi).jobs.len(), 1);
+            gearman_job_free(shell);
+            assert!((*wi).jobs.is_empty());
+            assert!((*shell)._impl.is_null());
+            gearman_worker_free(w);
+        }
+    }
+
+    fn rc_of(code: ReturnCode) -> GearmanReturn {
+        rc(code)
     }
 }

@@ -26,6 +26,7 @@ pub mod job;
 pub mod kill;
 pub mod limits;
 pub mod parse;
+pub mod reducer;
 pub mod result;
 pub mod return_code;
 pub mod status;

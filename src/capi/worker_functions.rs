@@ -9,7 +9,8 @@ use super::boundary;
 use super::callbacks::{callback, gearman_worker_fn, FunctionFn, WorkerFn};
 use super::enums::gearman_function_kind_t as Kind;
 use super::function::{gearman_function_create_v1, gearman_function_t};
-use super::job::{gearman_job_st, JobImpl};
+use super::job::{client_like, gearman_job_st, JobImpl};
+use super::reducer::Reducer;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::worker::{bytes, c_str, gearman_worker_st, rc, with_worker, WorkerImpl};
 use crate::error::{Error, ReturnCode};
@@ -310,8 +311,22 @@ unsafe fn work(w: *mut WorkerImpl) -> GearmanReturn {
             return wi.record(ReturnCode::InvalidFunctionName, OP, detail);
         }
     };
+    let is_map = !job.reducer().is_empty();
     // SAFETY: `w` is live; the job is owned by this call and released below.
     let j = unsafe { JobImpl::create(job, w, std::ptr::null_mut(), false) };
+    if is_map && function.function.kind == Kind::GEARMAN_WORKER_FUNCTION_PARTITION {
+        // SAFETY: live worker and job; the union member written for partition functions.
+        unsafe {
+            let client = client_like(w);
+            if client.is_null() {
+                JobImpl::destroy(j, false);
+                let detail = "cannot create the reducer's client";
+                return (*w).record(ReturnCode::MemoryAllocationFailure, OP, detail);
+            }
+            let aggregator = function.function.callback.partitioner.aggregator;
+            (*j).reducer = Some(Reducer::new(client, (*j).job.reducer(), aggregator));
+        }
+    }
     // SAFETY: `j` is live; the shell pointer stays valid during the callback.
     let ran = unsafe { run_callback(function.function, function.context, (*j).shell()) };
     // SAFETY: the callback has returned: fresh borrows of the worker and the job.
@@ -326,7 +341,10 @@ unsafe fn work(w: *mut WorkerImpl) -> GearmanReturn {
             unsafe { wi.allocator.free(result) };
             code
         }
-        Some(Ran::V2(ret, partition)) => finish_v2(wi, &mut ji.job, ret, partition),
+        Some(Ran::V2(ret, partition)) => match ji.reducer.take() {
+            Some(reducer) => finish_map(wi, &mut ji.job, ret, reducer),
+            None => finish_v2(wi, &mut ji.job, ret, partition),
+        },
     };
     // SAFETY: the job was created above and is not referenced any more.
     unsafe { JobImpl::destroy(j, false) };
@@ -396,6 +414,38 @@ fn finish_v2(
         Outcome::Retry => {
             wi.core.close_connections();
             SUCCESS
+        }
+    }
+}
+
+/// Ends a map job whose partition function returned `ret`: on SUCCESS (or SHUTDOWN) the reducer
+/// jobs run and the aggregated result is the WORK_COMPLETE; a failed reducer job fails the job
+/// and `work` returns its code (then the usual no-op call). Other codes as for v2 functions.
+fn finish_map(
+    wi: &mut WorkerImpl,
+    job: &mut crate::worker::Job,
+    ret: GearmanReturn,
+    mut reducer: Reducer,
+) -> GearmanReturn {
+    let then = match Outcome::from_v2(ret.0 as i32).0 {
+        Outcome::Success(_) => SUCCESS,
+        Outcome::Shutdown(_) => rc(ReturnCode::Shutdown),
+        _ => return finish_v2(wi, job, ret, true),
+    };
+    // SAFETY: the reducer's client is live; the aggregator was registered by C.
+    match unsafe { reducer.complete() } {
+        Ok(result) => complete(wi, job, &result, then),
+        Err(code) => {
+            let detail = format!("{} couldn't call complete()", reducer.name());
+            let code = super::error::from_c(code);
+            wi.record(code, "gearman_worker_work", &detail);
+            match wi.core.job_send_fail(job) {
+                Err(e) if e.code() == ReturnCode::LostConnection => SUCCESS,
+                _ => {
+                    wi.deferred_noop = true;
+                    rc(code)
+                }
+            }
         }
     }
 }

@@ -216,6 +216,12 @@ impl Worker {
         if !s.grab_pending {
             s.link.queue(grab, &[]);
             s.grab_pending = true;
+            if self.non_blocking {
+                // As libgearman 1.1.20: a non-blocking grab that has just been sent returns
+                // IO_WAIT; the caller waits (`wait`) and the next grab reads the answer.
+                s.link.flush_blocking(send_timeout)?;
+                return Err(Error::code_only(ReturnCode::IoWait));
+            }
         }
         s.link.flush_blocking(send_timeout)?;
         loop {

@@ -255,6 +255,119 @@ static int mode_grab(const char *host, int port)
     return 0;
 }
 
+/* Map/reduce: "mapper" runs the partition function c_split (one reducer job per word),
+ * "reducer" runs c_upper, "mapreduce-client" calls gearman_execute_by_partition. */
+static gearman_return_t split_fn(gearman_job_st *job, void *ctx)
+{
+    (void)ctx;
+    printf("split: function=%s workload=%.*s\n", gearman_job_function_name(job),
+           (int)gearman_job_workload_size(job), (const char *)gearman_job_workload(job));
+    printf("  send_complete -> %s\n", RC(gearman_job_send_complete(job, "x", 1)));
+    gearman_return_t rc = gearman_job_send_fail(job);
+    printf("  send_fail -> %s err=%s\n", RC(rc), token(gearman_job_error(job)));
+    const char *w = gearman_job_workload(job);
+    size_t n = gearman_job_workload_size(job), start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || w[i] == ' ') {
+            if (i > start)
+                printf("  send_data %.*s -> %s\n", (int)(i - start), w + start,
+                       RC(gearman_job_send_data(job, w + start, i - start)));
+            start = i + 1;
+        }
+    }
+    return GEARMAN_SUCCESS;
+}
+
+static gearman_return_t concat(gearman_aggregator_st *a, gearman_task_st *task,
+                               gearman_result_st *result)
+{
+    (void)a;
+    char buf[256];
+    size_t used = 0;
+    for (; task; task = gearman_next(task)) {
+        gearman_result_st *r = gearman_task_result(task);
+        size_t len = r ? gearman_result_size(r) : 0;
+        if (len && used + len + 1 < sizeof buf) {
+            memcpy(buf + used, gearman_result_value(r), len);
+            used += len;
+            buf[used++] = '+';
+        }
+    }
+    printf("aggregator: %.*s\n", (int)used, buf);
+    return gearman_result_store_value(result, buf, used);
+}
+
+static gearman_return_t upper_fn(gearman_job_st *job, void *ctx)
+{
+    (void)ctx;
+    char out[64];
+    size_t n = gearman_job_workload_size(job);
+    if (n >= sizeof out)
+        n = sizeof out - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(((const char *)gearman_job_workload(job))[i] - 32);
+    return gearman_job_send_complete(job, out, n);
+}
+
+static int mode_mapreduce(const char *host, int port, const char *role)
+{
+    if (strcmp(role, "mapreduce-client") == 0) {
+        gearman_client_st *c = gearman_client_create(NULL);
+        gearman_client_add_server(c, host, (in_port_t)port);
+        gearman_client_set_timeout(c, 20000);
+        gearman_argument_t arg = gearman_argument_make(NULL, 0, "a bb ccc", 8);
+        gearman_task_st *t = gearman_execute_by_partition(c, "c_split", 7, "c_upper", 7, NULL, 0,
+                                                          NULL, &arg, NULL);
+        printf("execute_by_partition -> %s", t ? "task" : "NULL");
+        if (t) {
+            gearman_result_st *r = gearman_task_result(t);
+            printf(" return=%s result=%.*s", RC(gearman_task_return(t)),
+                   r ? (int)gearman_result_size(r) : 0, r ? gearman_result_value(r) : "");
+        }
+        printf("\n");
+        gearman_client_free(c);
+        return 0;
+    }
+    gearman_worker_st *w = connected(host, port);
+    gearman_worker_set_timeout(w, 3000);
+    if (strcmp(role, "mapper") == 0)
+        gearman_worker_define_function(w, "c_split", 7,
+                                       gearman_function_create_partition(split_fn, concat), 0, NULL);
+    else
+        gearman_worker_define_function(w, "c_upper", 7, gearman_function_create(upper_fn), 0,
+                                       NULL);
+    gearman_return_t rc;
+    while ((rc = gearman_worker_work(w)) == GEARMAN_SUCCESS)
+        printf("work -> %s\n", RC(rc));
+    printf("work -> %s\n", RC(rc));
+    gearman_worker_free(w);
+    return 0;
+}
+
+/* Ours only: 1.1.20 crashes on grab -> NO_JOBS -> grab (Q20) and with caller job storage. */
+static int mode_grab_again(const char *host, int port)
+{
+    gearman_worker_st *w = connected(host, port);
+    gearman_worker_register(w, "c_again", 0);
+    gearman_return_t rc;
+    gearman_job_st storage;
+    for (int i = 0; i < 3; i++) {
+        gearman_job_st *job = gearman_worker_grab_job(w, &storage, &rc);
+        printf("grab %d -> %s rc=%s", i, job ? "job" : "NULL", RC(rc));
+        if (job) {
+            printf(" in storage=%d allocated=%d workload=%.*s", job == &storage,
+                   job->options.is_allocated, (int)gearman_job_workload_size(job),
+                   (const char *)gearman_job_workload(job));
+            printf(" complete=%s", RC(gearman_job_send_complete(job, "ok", 2)));
+            gearman_job_free(job);
+            printf(" freed impl=%p", storage._impl);
+        }
+        printf("\n");
+    }
+    gearman_worker_free(w);
+    return 0;
+}
+
 static int mode_local(const char *host, int port)
 {
     (void)port;
@@ -398,5 +511,23 @@ int main(int argc, char **argv)
         return mode_work(argv[1], port);
     if (strcmp(argv[3], "grab") == 0)
         return mode_grab(argv[1], port);
+    if (strcmp(argv[3], "env") == 0) {
+        /* GEARMAN_SERVERS is read by gearman_worker_create (not by gearman_worker_clone). */
+        gearman_worker_st *w = gearman_worker_create(NULL);
+        printf("create=%s", w ? "set" : "NULL");
+        if (w) {
+            printf(" echo=%s", RC(gearman_worker_echo(w, "x", 1)));
+            gearman_worker_st *c = gearman_worker_clone(NULL, w);
+            printf(" clone echo=%s", RC(gearman_worker_echo(c, "x", 1)));
+            gearman_worker_free(c);
+            gearman_worker_free(w);
+        }
+        printf("\n");
+        return 0;
+    }
+    if (strncmp(argv[3], "map", 3) == 0 || strcmp(argv[3], "reducer") == 0)
+        return mode_mapreduce(argv[1], port, argv[3]);
+    if (strcmp(argv[3], "grab-again") == 0)
+        return mode_grab_again(argv[1], port);
     return mode_local(argv[1], port);
 }
