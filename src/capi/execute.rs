@@ -96,7 +96,11 @@ pub unsafe extern "C" fn gearman_execute(
         // SAFETY: live client.
         let cl = unsafe { &mut *c };
         if function_name.is_null() || function_name_length == 0 {
-            // Not recorded on the client: 1.1.20 leaves its error state as it was (observed).
+            cl.record(Error::new(
+                ReturnCode::InvalidArgument,
+                OP,
+                "function_name was NULL",
+            ));
             return std::ptr::null_mut();
         }
         // SAFETY: readable for the given lengths (caller guarantee).

@@ -504,19 +504,14 @@ pub unsafe extern "C" fn gearman_task_result(task: *mut gearman_task_st) -> *mut
         let Some(r) = (unsafe { task_impl(task) }) else {
             return std::ptr::null_mut();
         };
+        // The core accumulates the payloads of a do/execute task; they move into the C result
+        // object as they arrive, so values C stores in it stay put. No payload yet: no object
+        // (a background execute has none, as 1.1.20).
         // SAFETY: the client of a live task is live.
-        if let Some(t) = unsafe { r.core() } {
-            if t.mode() == crate::client::Mode::Collect {
-                let result = r.result.get_or_insert_with(gearman_result_st::new);
-                let same = result.bytes() == t.result();
-                if !same {
-                    match t.result() {
-                        Some(bytes) => {
-                            let _ = result.store(bytes);
-                        }
-                        None => *result = gearman_result_st::new(),
-                    }
-                }
+        if let Some(bytes) = unsafe { r.core() }.and_then(Task::take_result) {
+            let result = r.result.get_or_insert_with(gearman_result_st::new);
+            if result.append(&bytes).is_err() {
+                return std::ptr::null_mut();
             }
         }
         r.result

@@ -344,8 +344,8 @@ int main(int argc, char **argv)
     te = gearman_execute(c, "nowork", 6, "exe-u", 5, &bg, &arg, "ctx");
     printf("execute background: return=%s ctx=%s handle_ok=%d\n", RC(gearman_task_return(te)),
            S(gearman_task_context(te)), gearman_task_job_handle(te)[0] == 'H');
-    printf("execute NULL function: %p code=%s\n",
-           (void *)gearman_execute(c, NULL, 0, NULL, 0, NULL, NULL, NULL), RC(gearman_client_error_code(c)));
+    te = gearman_execute(c, NULL, 0, NULL, 0, NULL, NULL, NULL);
+    printf("execute NULL function: %p code=%s\n", (void *)te, RC(gearman_client_error_code(c)));
     gearman_client_set_namespace(c, "ns_", 3);
     gearman_task_st *tn = gearman_client_add_task(c, NULL, NULL, "reverse", "#", "abc", 3, &rc);
     printf("namespace: fn=%s unique=%s\n", gearman_task_function_name(tn), gearman_task_unique(tn));
