@@ -434,3 +434,15 @@ fn differential_worker_wakeup() {
 fn differential_retries_and_exceptions() {
     run(0x0F1E_2D3C_4B5A_6978, 250, &["-j", "2", "--exceptions"]);
 }
+
+#[test]
+fn differential_more_seeds() {
+    let configs: [&[&str]; 3] = [&[], &["-R", "--exceptions"], &["-j", "3", "-w", "1"]];
+    for n in 1..=9u64 {
+        run(
+            n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            200,
+            configs[(n % 3) as usize],
+        );
+    }
+}
