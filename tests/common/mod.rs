@@ -141,6 +141,54 @@ impl TestServer {
         panic!("server {} did not start after 5 attempts", bin.display());
     }
 
+    /// Starts the server under test on a given port (e.g. to restart a server that was
+    /// stopped), retrying for a few seconds while the port is still taken.
+    pub fn start_on_port(port: u16, extra: &[&str]) -> TestServer {
+        let bin = server_bin();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let dir = std::env::temp_dir().join(format!(
+                "gearman-test-{}-{port}-{}",
+                std::process::id(),
+                Instant::now().elapsed().as_nanos()
+            ));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+            let child = Command::new(&bin)
+                .arg("-p")
+                .arg(port.to_string())
+                .arg("-L")
+                .arg("127.0.0.1")
+                .arg("--log-file=stderr")
+                .arg(format!("--pid-file={}", dir.join("gearmand.pid").display()))
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            let mut server = TestServer { port, child, dir };
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(3) {
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server {} did not start on port {port}: {}",
+                bin.display(),
+                server.log()
+            );
+            drop(server);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }

@@ -1,0 +1,3 @@
+/* Compatibility include path of older libgearman releases. */
+#pragma once
+#include <libgearman-1.0/gearman.h>

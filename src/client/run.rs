@@ -1,0 +1,413 @@
+//! The run loop: a pull-based state machine that starts new tasks, moves bytes, and turns
+//! replies into [`TaskEvent`]s without ever calling user code.
+
+use super::task::{Request, TaskId, TaskState};
+use super::Client;
+use crate::error::{Error, ReturnCode};
+use crate::net::link::timeout_error;
+use crate::net::poll::{poll, PollItem};
+use crate::net::LinkState;
+use crate::protocol::Command;
+use std::time::Duration;
+
+/// What a reply did to a task (libgearman's callback slots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// JOB_CREATED: the handle is known.
+    Created,
+    /// WORK_DATA: a chunk of streamed output in the task's `data`.
+    Data,
+    /// WORK_WARNING: a warning in `data`.
+    Warning,
+    /// WORK_STATUS (numerator/denominator updated) or STATUS_RES(_UNIQUE) for status tasks.
+    Status,
+    /// WORK_COMPLETE: the final payload in `data`.
+    Complete,
+    /// WORK_EXCEPTION: the exception text in `data`.
+    Exception,
+    /// WORK_FAIL.
+    Fail,
+}
+
+impl EventKind {
+    /// The task state that remembers this event when its handling is deferred.
+    pub fn resume_state(self) -> TaskState {
+        match self {
+            EventKind::Created => TaskState::Created,
+            EventKind::Data => TaskState::Data,
+            EventKind::Warning => TaskState::Warning,
+            EventKind::Status => TaskState::Status,
+            EventKind::Complete => TaskState::Complete,
+            EventKind::Exception => TaskState::Exception,
+            EventKind::Fail => TaskState::Fail,
+        }
+    }
+}
+
+/// A reply delivered to an event-mode task. `terminal` events end the task once completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskEvent {
+    /// The task the reply belongs to.
+    pub task: TaskId,
+    /// What the reply was.
+    pub kind: EventKind,
+    /// Completing this event finishes the task.
+    pub terminal: bool,
+}
+
+pub(super) const RUN: &str = "gearman_client_run_tasks";
+
+/// A connection idle for longer than this is checked for a server-side close before it
+/// carries a new request (a busy one would have shown the EOF already).
+const STALE_CHECK_AFTER: Duration = Duration::from_millis(500);
+
+impl Client {
+    /// Advances the run loop until an event is ready, and returns it; `Ok(None)` when no task
+    /// is active any more (libgearman's SUCCESS). Blocking clients wait (each wait bounded by
+    /// the timeout → TIMEOUT); non-blocking ones return IO_WAIT instead of waiting. Errors:
+    /// NO_SERVERS, COULD_NOT_CONNECT (tasks stay NEW, call again to retry), LOST_CONNECTION
+    /// (the tasks of that connection end with that code), NO_ACTIVE_FDS, server ERROR codes
+    /// (the submission it answered ends with that code).
+    ///
+    /// An event not yet completed (see [`Client::complete_event`]) is returned again.
+    pub fn next_event(&mut self) -> Result<Option<TaskEvent>, Error> {
+        self.pump(None)
+    }
+
+    /// Like [`Client::next_event`], but `Ok(None)` as soon as `target` is finished (or gone).
+    /// Events of other tasks are still returned.
+    pub fn next_event_for(&mut self, target: TaskId) -> Result<Option<TaskEvent>, Error> {
+        self.pump(Some(target))
+    }
+
+    /// The current event was handled: clears the task's `data`, and a terminal event moves the
+    /// task to FINISHED.
+    pub fn complete_event(&mut self) {
+        if let Some(ev) = self.current.take() {
+            if let Some(t) = self.tasks.get_mut(ev.task) {
+                t.data = None;
+            }
+            let state = if ev.terminal {
+                TaskState::Finished
+            } else {
+                TaskState::Work
+            };
+            self.set_state(ev.task, state);
+        }
+    }
+
+    /// The current event was not accepted (a callback returned non-SUCCESS, e.g. PAUSE): the
+    /// task remembers it in its state and the next `next_event` returns it again.
+    pub fn defer_event(&mut self) {
+        if let Some(ev) = self.current {
+            self.set_state(ev.task, ev.kind.resume_state());
+        }
+    }
+
+    /// The event handed out and not yet completed.
+    pub fn current_event(&self) -> Option<TaskEvent> {
+        self.current
+    }
+
+    /// Waits (client timeout) until a connection with pending interest is ready; for
+    /// non-blocking use between IO_WAITs. NO_ACTIVE_FDS when nothing is pending.
+    pub fn wait(&mut self) -> Result<(), Error> {
+        match self.wait_io(true) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn pump(&mut self, target: Option<TaskId>) -> Result<Option<TaskEvent>, Error> {
+        if let Some(ev) = self.current {
+            return Ok(Some(ev));
+        }
+        self.error.reset();
+        for s in &mut self.servers {
+            s.failed = false;
+            s.connect_error = None;
+        }
+        match self.pump_inner(target) {
+            Ok(ev) => Ok(ev),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn pump_inner(&mut self, target: Option<TaskId>) -> Result<Option<TaskEvent>, Error> {
+        loop {
+            if self.new_count > 0 {
+                self.start_new_tasks()?;
+            }
+            self.flush_all()?;
+            if let Some(ev) = self.process_buffered()? {
+                return Ok(Some(ev));
+            }
+            let done = match target {
+                Some(t) => self
+                    .tasks
+                    .get(t)
+                    .map_or(true, |t| t.state == TaskState::Finished),
+                None => self.active == 0,
+            };
+            if done {
+                return Ok(None);
+            }
+            if self.new_count > 0 {
+                continue;
+            }
+            self.wait_io(false)?;
+        }
+    }
+
+    /// Binds every NEW task (newest first) to the first server that can be connected and
+    /// queues its request. Packets are coalesced in the output buffers and flushed later.
+    fn start_new_tasks(&mut self) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            return Err(Error::new(
+                ReturnCode::NoServers,
+                RUN,
+                "no servers provided",
+            ));
+        }
+        for id in self.tasks.ids() {
+            if self.tasks.get(id).map(|t| t.state) != Some(TaskState::New) {
+                continue;
+            }
+            let mut last_err = self.servers.iter().find_map(|s| s.connect_error.clone());
+            let mut bound = false;
+            for si in 0..self.servers.len() {
+                if self.servers[si].failed {
+                    continue;
+                }
+                match self.prepare_link(si) {
+                    Ok(()) => {
+                        self.queue_request(si, id);
+                        bound = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.servers[si].failed = true;
+                        last_err = Some(e);
+                    }
+                }
+            }
+            if !bound {
+                return Err(last_err.unwrap_or_else(|| {
+                    Error::new(
+                        ReturnCode::CouldNotConnect,
+                        RUN,
+                        "no server could be reached",
+                    )
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure server `si` is connected or connecting, with the connection preamble
+    /// (SET_CLIENT_ID, remembered server options) queued on a new connection. A connection
+    /// the server has closed while idle is replaced instead of failing the next submission.
+    pub(crate) fn prepare_link(&mut self, si: usize) -> Result<(), Error> {
+        let s = &mut self.servers[si];
+        let idle = s.link.state() == LinkState::Connected
+            && s.link.idle_for() > STALE_CHECK_AFTER
+            && s.awaiting.is_empty()
+            && s.by_handle.is_empty()
+            && s.status_waiting.is_empty()
+            && !s.link.has_output();
+        if idle && (s.link.fill().is_err() || s.link.is_eof()) {
+            s.reset();
+        }
+        if s.link.state() != LinkState::Closed {
+            return Ok(());
+        }
+        s.reset();
+        s.link.start_connect()?;
+        if let Some(id) = &self.identifier {
+            s.link.queue(Command::SetClientId, &[id]);
+        }
+        for opt in &self.server_options {
+            s.link.queue(Command::OptionReq, &[opt]);
+            s.option_replies += 1;
+        }
+        Ok(())
+    }
+
+    fn queue_request(&mut self, si: usize, id: TaskId) {
+        let s = &mut self.servers[si];
+        let Some(t) = self.tasks.get_mut(id) else {
+            return;
+        };
+        let command = t.request.command();
+        match &t.request {
+            Request::Job { .. } => s
+                .link
+                .queue(command, &[&t.function, &t.unique, &t.workload]),
+            Request::Epoch { when } => {
+                let when = when.to_string();
+                s.link.queue(
+                    command,
+                    &[&t.function, &t.unique, when.as_bytes(), &t.workload],
+                )
+            }
+            Request::Reduce { reducer, .. } => s.link.queue(
+                command,
+                &[&t.function, &t.unique, reducer, b"", &t.workload],
+            ),
+            Request::Status | Request::StatusUnique => s.link.queue(command, &[&t.workload]),
+        }
+        t.server = Some(s.id);
+        if t.request.is_submit() {
+            s.awaiting.push_back(id);
+        } else {
+            s.status_waiting.push(id);
+        }
+        self.set_state(id, TaskState::Work);
+    }
+
+    fn flush_all(&mut self) -> Result<(), Error> {
+        for si in 0..self.servers.len() {
+            if !self.servers[si].link.has_output() {
+                continue;
+            }
+            if let Err(e) = self.servers[si].link.flush() {
+                let sid = self.servers[si].id;
+                if self.abandon_server_tasks(sid, e.code()) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Routes replies already buffered until one produces an event.
+    fn process_buffered(&mut self) -> Result<Option<TaskEvent>, Error> {
+        while let Some((sid, reply)) = self.stash.pop_front() {
+            if let Some(ev) = self.route(sid, reply)? {
+                return Ok(Some(ev));
+            }
+        }
+        for si in 0..self.servers.len() {
+            loop {
+                let sid = self.servers[si].id;
+                match self.servers[si].link.next_reply() {
+                    Ok(Some(reply)) => {
+                        if let Some(ev) = self.route(sid, reply)? {
+                            return Ok(Some(ev));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        if self.abandon_server_tasks(sid, e.code()) {
+                            return Err(e);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Polls every connection with pending interest. `only_wait`: just report readiness
+    /// (for [`Client::wait`]); otherwise finish connects, read and write what is ready.
+    pub(crate) fn wait_io(&mut self, only_wait: bool) -> Result<(), Error> {
+        // Replies already read (e.g. by a synchronous helper) need no waiting.
+        if only_wait
+            && (!self.stash.is_empty() || self.servers.iter().any(|s| s.link.has_buffered_reply()))
+        {
+            return Ok(());
+        }
+        let mut items: Vec<PollItem> = Vec::with_capacity(self.servers.len());
+        let mut which: Vec<usize> = Vec::with_capacity(self.servers.len());
+        for (i, s) in self.servers.iter().enumerate() {
+            let busy = s.link.state() == LinkState::Connecting
+                || s.link.has_output()
+                || !s.awaiting.is_empty()
+                || !s.by_handle.is_empty()
+                || !s.status_waiting.is_empty()
+                || s.option_replies > 0;
+            if let (true, Some(it)) = (busy, s.link.poll_item()) {
+                items.push(it);
+                which.push(i);
+            }
+        }
+        if items.is_empty() {
+            return Err(Error::new(
+                ReturnCode::NoActiveFds,
+                RUN,
+                "no active file descriptors",
+            ));
+        }
+        let nb = self.options.non_blocking && !only_wait;
+        let timeout = if nb {
+            Some(Duration::ZERO)
+        } else {
+            self.wait_timeout()
+        };
+        let n = poll(&mut items, timeout).map_err(|e| Error::from_io("poll", &e))?;
+        if n == 0 {
+            return Err(if nb {
+                Error::code_only(ReturnCode::IoWait)
+            } else {
+                timeout_error(RUN, items.len(), false)
+            });
+        }
+        if only_wait {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        for (it, si) in items.iter().zip(which) {
+            let got = it.got;
+            if !(got.readable || got.writable || got.error) {
+                continue;
+            }
+            let sid = self.servers[si].id;
+            match self.servers[si].link.state() {
+                LinkState::Connecting => match self.servers[si].link.finish_connect() {
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.requeue_server_tasks(si);
+                        self.servers[si].connect_error = Some(e);
+                    }
+                },
+                LinkState::Connected => {
+                    let link = &mut self.servers[si].link;
+                    let r = link.fill().and_then(|_| {
+                        if got.writable {
+                            link.flush().map(|_| ())
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    if let Err(e) = r {
+                        if self.abandon_server_tasks(sid, e.code()) && result.is_ok() {
+                            result = Err(e);
+                        }
+                    }
+                }
+                LinkState::Closed => {}
+            }
+        }
+        result
+    }
+
+    /// A connection attempt failed: its tasks go back to NEW for the next server.
+    fn requeue_server_tasks(&mut self, si: usize) {
+        let sid = self.servers[si].id;
+        for id in self.tasks.ids() {
+            let bound = self
+                .tasks
+                .get(id)
+                .is_some_and(|t| t.server == Some(sid) && t.state != TaskState::Finished);
+            if bound {
+                if let Some(t) = self.tasks.get_mut(id) {
+                    t.server = None;
+                }
+                self.set_state(id, TaskState::New);
+            }
+        }
+        self.servers[si].reset();
+        self.servers[si].failed = true;
+    }
+}

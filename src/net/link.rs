@@ -1,0 +1,454 @@
+//! One client-side (or worker-side) connection to a job server: lazy non-blocking connect over
+//! every resolved address, buffered packet output, packet-at-a-time input.
+//!
+//! The socket is always non-blocking; "blocking" operations are loops of `poll` bounded by the
+//! caller's per-wait timeout, as in libgearman.
+
+use super::buffer::Buffer;
+use super::poll::{poll, PollItem};
+use super::servers::ServerAddress;
+use crate::error::{Error, ReturnCode};
+use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
+use crate::protocol::{Command, Magic};
+use mio::net::TcpStream;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// An owned packet received from a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The packet type.
+    pub command: Command,
+    /// The arguments in wire order (fields, then the data blob if the type has one).
+    pub args: Vec<Vec<u8>>,
+}
+
+impl Reply {
+    /// Argument `i`, or empty past the end.
+    pub fn arg(&self, i: usize) -> &[u8] {
+        self.args.get(i).map_or(&[][..], |a| a.as_slice())
+    }
+
+    /// Takes the data blob (the last argument) of types that carry one.
+    pub fn take_data(&mut self) -> Vec<u8> {
+        if self.command.has_data() {
+            self.args.last_mut().map(std::mem::take).unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Where a link is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// No socket.
+    Closed,
+    /// A non-blocking connect is in progress.
+    Connecting,
+    /// Ready for packets.
+    Connected,
+}
+
+/// What the message of a timed-out wait says (libgearman's text).
+pub fn timeout_error(operation: &str, servers: usize, pipe: bool) -> Error {
+    Error::new(
+        ReturnCode::Timeout,
+        operation,
+        format!("timeout reached, {servers} servers were poll(), no servers were available, pipe:{pipe}"),
+    )
+}
+
+/// Bytes still missing for the packet at the front of `input`.
+fn need(input: &Buffer) -> usize {
+    match decode_packet(input.as_slice(), &LIMITS) {
+        Ok(Decoded::Partial(n)) => n,
+        _ => 0,
+    }
+}
+
+/// A connection to one configured server.
+#[derive(Debug)]
+pub struct Link {
+    /// The server this link connects to.
+    pub server: ServerAddress,
+    stream: Option<TcpStream>,
+    state: LinkState,
+    next_addr: usize,
+    input: Buffer,
+    output: Buffer,
+    /// The peer closed its side; packets still buffered may be read first.
+    eof: bool,
+    /// When bytes last arrived (or the connection was made).
+    last_input: Instant,
+}
+
+/// The free space `Buffer::read_from` always offers to one read.
+const SHORT_READ: usize = 64 * 1024;
+
+/// Decode limits for replies: the wire allows payloads up to 4 GiB.
+const LIMITS: Limits = Limits {
+    max_payload: u32::MAX,
+    max_line: 0,
+};
+
+impl Link {
+    /// A closed link to `server`.
+    pub fn new(server: ServerAddress) -> Link {
+        Link {
+            server,
+            stream: None,
+            state: LinkState::Closed,
+            next_addr: 0,
+            input: Buffer::new(),
+            output: Buffer::new(),
+            eof: false,
+            last_input: Instant::now(),
+        }
+    }
+
+    /// Time since bytes last arrived on this connection (or since it was made).
+    pub fn idle_for(&self) -> Duration {
+        self.last_input.elapsed()
+    }
+
+    /// Where the link is in its life.
+    pub fn state(&self) -> LinkState {
+        self.state
+    }
+
+    /// True once connected.
+    pub fn is_connected(&self) -> bool {
+        self.state == LinkState::Connected
+    }
+
+    /// The socket descriptor while a socket exists.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.stream.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// True while queued output waits to be written.
+    pub fn has_output(&self) -> bool {
+        !self.output.is_empty()
+    }
+
+    /// Closes the socket and drops buffered input and output.
+    pub fn close(&mut self) {
+        self.stream = None;
+        self.state = LinkState::Closed;
+        self.next_addr = 0;
+        self.input = Buffer::new();
+        self.output = Buffer::new();
+        self.eof = false;
+    }
+
+    /// Starts connecting (non-blocking) to the next untried address. On success the link is
+    /// Connecting or already Connected; when every address failed: COULD_NOT_CONNECT, and the
+    /// entry resolves its name again for the next attempt.
+    pub fn start_connect(&mut self) -> Result<(), Error> {
+        if self.state != LinkState::Closed {
+            return Ok(());
+        }
+        while self.next_addr < self.server.addrs.len() {
+            let addr = self.server.addrs[self.next_addr];
+            self.next_addr += 1;
+            if let Ok(stream) = TcpStream::connect(addr) {
+                let _ = stream.set_nodelay(true);
+                self.stream = Some(stream);
+                self.state = LinkState::Connecting;
+                self.eof = false;
+                return Ok(());
+            }
+        }
+        self.next_addr = 0;
+        self.server.refresh();
+        Err(Error::new(
+            ReturnCode::CouldNotConnect,
+            "gearman_connection_st::connect",
+            format!("Connection to {} failed", self.server.label()),
+        ))
+    }
+
+    /// Checks a Connecting link after the socket reported readiness: Ok(true) once connected,
+    /// Ok(false) while still in progress; a refused attempt moves on to the next address.
+    pub fn finish_connect(&mut self) -> Result<bool, Error> {
+        if self.state != LinkState::Connecting {
+            return Ok(self.state == LinkState::Connected);
+        }
+        let Some(stream) = self.stream.as_ref() else {
+            return Ok(false);
+        };
+        let failed = match stream.take_error() {
+            Ok(Some(_)) | Err(_) => true,
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => false,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
+                Err(_) => true,
+            },
+        };
+        if failed {
+            self.stream = None;
+            self.state = LinkState::Closed;
+            self.start_connect()?;
+            return Ok(false);
+        }
+        self.state = LinkState::Connected;
+        self.last_input = Instant::now();
+        Ok(true)
+    }
+
+    /// True once the peer closed its side (seen by [`Link::fill`]).
+    pub fn is_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Connects, waiting for each attempt with `timeout` per wait.
+    pub fn connect_blocking(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.start_connect()?;
+        while self.state == LinkState::Connecting {
+            let fd = self
+                .fd()
+                .ok_or_else(|| Error::code_only(ReturnCode::CouldNotConnect))?;
+            let mut items = [PollItem::new(fd, false, true)];
+            let n = poll(&mut items, timeout).map_err(|e| Error::from_io("connect", &e))?;
+            if n == 0 {
+                self.close();
+                return Err(timeout_error("connect", 1, false));
+            }
+            self.finish_connect()?;
+        }
+        Ok(())
+    }
+
+    /// Appends one request packet to the output buffer (no system call).
+    pub fn queue(&mut self, command: Command, args: &[&[u8]]) {
+        let payload: usize =
+            args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
+        self.output.make_room(HEADER_LEN + payload);
+        self.output.extend_from_slice(&Magic::Request.bytes());
+        self.output
+            .extend_from_slice(&(command as u32).to_be_bytes());
+        self.output
+            .extend_from_slice(&(payload as u32).to_be_bytes());
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.output.extend_from_slice(&[0]);
+            }
+            self.output.extend_from_slice(a);
+        }
+    }
+
+    /// Writes queued output until done or the socket would block. Ok(true) when all is sent.
+    /// Does nothing (Ok(false)) while the connection is still being set up.
+    pub fn flush(&mut self) -> Result<bool, Error> {
+        if self.state != LinkState::Connected {
+            return Ok(self.output.is_empty());
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(false);
+        };
+        while !self.output.is_empty() {
+            match self.output.write_to(stream) {
+                Ok(0) => return Err(self.lost("send", "write returned 0")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let err = Error::from_io("send", &e);
+                    self.close();
+                    return Err(err);
+                }
+            }
+        }
+        self.output.shrink_if_idle(256 * 1024);
+        Ok(true)
+    }
+
+    fn lost(&mut self, operation: &str, detail: &str) -> Error {
+        self.close();
+        Error::new(ReturnCode::LostConnection, operation, detail)
+    }
+
+    /// Reads whatever the socket has. Ok(n) bytes; EOF is remembered and reported by
+    /// [`Link::next_reply`] once the buffered packets are consumed.
+    pub fn fill(&mut self) -> Result<usize, Error> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        loop {
+            let hint = need(&self.input);
+            match self.input.read_from(stream, hint) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(total);
+                }
+                Ok(n) => {
+                    total += n;
+                    self.last_input = Instant::now();
+                    // `read_from` offers at least SHORT_READ bytes: a shorter read drained
+                    // the socket, so skip the read that would only say EAGAIN.
+                    if n < SHORT_READ {
+                        return Ok(total);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let err = Error::from_io("recv", &e);
+                    self.close();
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// The next complete packet already buffered; at EOF with nothing complete left:
+    /// LOST_CONNECTION ("lost connection to server (EOF)"). Bad packets close the link.
+    pub fn next_reply(&mut self) -> Result<Option<Reply>, Error> {
+        let decoded = decode_packet(self.input.as_slice(), &LIMITS);
+        match decoded {
+            Ok(Decoded::Complete(p, used)) => {
+                let reply = Reply {
+                    command: p.command,
+                    args: p.args().iter().map(|a| a.to_vec()).collect(),
+                };
+                let magic_ok = p.magic == Magic::Response;
+                self.input.consume(used);
+                if !magic_ok {
+                    self.close();
+                    return Err(Error::new(
+                        ReturnCode::InvalidMagic,
+                        "recv",
+                        "invalid magic from the server",
+                    ));
+                }
+                Ok(Some(reply))
+            }
+            Ok(Decoded::Partial(_)) if self.eof => {
+                Err(self.lost("recv", "lost connection to server (EOF)"))
+            }
+            Ok(Decoded::Partial(_)) => Ok(None),
+            Err(e) => {
+                let code = match e {
+                    DecodeError::BadMagic => ReturnCode::InvalidMagic,
+                    DecodeError::UnknownCommand(_) => ReturnCode::InvalidCommand,
+                    DecodeError::TooLarge { .. } => ReturnCode::ArgumentTooLarge,
+                    _ => ReturnCode::InvalidPacket,
+                };
+                self.close();
+                Err(Error::new(code, "recv", e))
+            }
+        }
+    }
+
+    /// Sends all queued output, waiting with `timeout` per wait.
+    pub fn flush_blocking(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        if self.state == LinkState::Connecting {
+            self.connect_blocking(timeout)?;
+        }
+        while !self.flush()? {
+            let fd = self
+                .fd()
+                .ok_or_else(|| self.lost("send", "not connected"))?;
+            let mut items = [PollItem::new(fd, false, true)];
+            if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
+                return Err(timeout_error("send", 1, false));
+            }
+            if items[0].got.error && !items[0].got.writable {
+                return Err(self.lost("send", "detected lost connection"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the next packet with `timeout` per wait.
+    pub fn recv_blocking(&mut self, timeout: Option<Duration>) -> Result<Reply, Error> {
+        // The answer is often there already: read before paying for a poll.
+        if !self.has_buffered_reply() {
+            self.fill()?;
+        }
+        loop {
+            if let Some(r) = self.next_reply()? {
+                return Ok(r);
+            }
+            let fd = self
+                .fd()
+                .ok_or_else(|| self.lost("recv", "not connected"))?;
+            let mut items = [PollItem::new(fd, true, false)];
+            if poll(&mut items, timeout).map_err(|e| Error::from_io("recv", &e))? == 0 {
+                return Err(timeout_error("recv", 1, false));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// The readiness this link wants in a poll: output pending or connecting → writable;
+    /// connected → readable.
+    pub fn poll_item(&self) -> Option<PollItem> {
+        let fd = self.fd()?;
+        match self.state {
+            LinkState::Closed => None,
+            LinkState::Connecting => Some(PollItem::new(fd, false, true)),
+            LinkState::Connected => Some(PollItem::new(fd, true, self.has_output())),
+        }
+    }
+
+    /// True when a complete packet (or a pending EOF) is already buffered.
+    pub fn has_buffered_reply(&self) -> bool {
+        self.eof
+            || matches!(
+                decode_packet(self.input.as_slice(), &LIMITS),
+                Ok(Decoded::Complete(..)) | Err(_)
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn round_trip_with_a_raw_peer() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let mut link = Link::new(ServerAddress::resolve("127.0.0.1", port).expect("resolve"));
+        link.connect_blocking(Some(Duration::from_secs(5)))
+            .expect("connect");
+        let (mut peer, _) = l.accept().expect("accept");
+        let big = vec![7u8; 1 << 20];
+        link.queue(Command::EchoReq, &[&big]);
+        link.flush_blocking(None).expect("flush");
+        let mut got = vec![0u8; HEADER_LEN + big.len()];
+        peer.read_exact(&mut got).expect("read");
+        assert_eq!(&got[..4], b"\0REQ");
+        got[1..4].copy_from_slice(b"RES");
+        got[7] = Command::EchoRes as u8;
+        peer.write_all(&got).expect("write");
+        let r = link
+            .recv_blocking(Some(Duration::from_secs(5)))
+            .expect("reply");
+        assert_eq!(r.command, Command::EchoRes);
+        assert_eq!(r.arg(0).len(), big.len());
+        drop(peer);
+        let e = link
+            .recv_blocking(Some(Duration::from_secs(5)))
+            .expect_err("eof");
+        assert_eq!(e.code(), ReturnCode::LostConnection);
+    }
+
+    #[test]
+    fn refused_connect_is_could_not_connect() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let mut link = Link::new(ServerAddress::resolve("127.0.0.1", port).expect("resolve"));
+        let e = link
+            .connect_blocking(Some(Duration::from_secs(5)))
+            .expect_err("refused");
+        assert_eq!(e.code(), ReturnCode::CouldNotConnect);
+    }
+}

@@ -1,0 +1,227 @@
+//! The generated header: committed copy up to date, compiles as C99 and C++11 with warnings as
+//! errors, covers every upstream header name, and declares only functions the library exports.
+
+mod capi_support;
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use capi_support::*;
+
+#[test]
+fn committed_header_matches_the_generated_one() {
+    let generated = std::fs::read_to_string(env!("GEARMAN_GENERATED_HEADER"))
+        .expect("read the header build.rs generated");
+    let committed = std::fs::read_to_string(our_include().join("libgearman-1.0/gearman.h"))
+        .expect("read include/libgearman-1.0/gearman.h");
+    assert!(
+        generated == committed,
+        "include/libgearman-1.0/gearman.h is stale: run `GEARMAN_REGENERATE_HEADERS=1 cargo build` \
+         and commit it"
+    );
+}
+
+fn headers_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read include dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn relative_names(dir: &Path) -> Vec<String> {
+    headers_under(dir)
+        .iter()
+        .map(|p| {
+            p.strip_prefix(dir)
+                .expect("under dir")
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_header_compiles_as_c99_and_cxx11_without_warnings() {
+    let scratch = Scratch::new("header-compile");
+    let include = our_include();
+    let mut c_tu = String::new();
+    let mut cxx_tu = String::new();
+    for name in relative_names(&include) {
+        let line = format!("#include <{name}>\n");
+        if !name.ends_with(".hpp") {
+            c_tu.push_str(&line);
+        }
+        cxx_tu.push_str(&line);
+    }
+    c_tu.push_str("int main(void) { return gearman_success(GEARMAN_SUCCESS) ? 0 : 1; }\n");
+    cxx_tu.push_str("#include <sstream>\nint main() { std::ostringstream o; o << GEARMAN_TIMEOUT; return o.str() == \"GEARMAN_TIMEOUT\" ? 0 : 1; }\n");
+    let (c_file, cxx_file) = (scratch.path("all.c"), scratch.path("all.cc"));
+    std::fs::write(&c_file, c_tu).expect("write all.c");
+    std::fs::write(&cxx_file, cxx_tu).expect("write all.cc");
+    let inc = format!("-I{}", include.display());
+    let strict = ["-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only"];
+    for std in ["-std=c99", "-std=c11"] {
+        let mut args = vec![std, inc.as_str()];
+        args.extend(strict);
+        args.push(c_file.to_str().expect("utf-8 path"));
+        compile(&cc(), &args);
+        let use_c = c_source("header_use.c");
+        let mut args = vec![std, inc.as_str()];
+        args.extend(strict);
+        args.push(use_c.to_str().expect("utf-8 path"));
+        compile(&cc(), &args);
+    }
+    for std in ["-std=c++11", "-std=c++17"] {
+        let mut args = vec![std, inc.as_str()];
+        args.extend(strict);
+        args.push(cxx_file.to_str().expect("utf-8 path"));
+        compile(&cxx(), &args);
+        let use_c = c_source("header_use.c");
+        let mut args = vec![std, inc.as_str(), "-x", "c++"];
+        args.extend(strict);
+        args.push(use_c.to_str().expect("utf-8 path"));
+        compile(&cxx(), &args);
+    }
+}
+
+#[test]
+fn every_upstream_header_name_exists() {
+    let Some(debian) = common::reference_tool(DEBIAN_HEADER) else {
+        return;
+    };
+    let upstream = relative_names(debian.parent().expect("libgearman-1.0 dir"));
+    let ours = relative_names(&our_include().join("libgearman-1.0"));
+    let missing: Vec<&String> = upstream.iter().filter(|n| !ours.contains(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "headers missing from include/libgearman-1.0: {missing:?}"
+    );
+    assert!(our_include().join("libgearman/gearman.h").exists());
+}
+
+/// Function names declared in the generated header (inside its `extern "C"` block).
+fn declared_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(our_include().join("libgearman-1.0/gearman.h"))
+        .expect("read header");
+    let start = header.find("extern \"C\" {").expect("extern \"C\" block");
+    let end = start
+        + header[start..]
+            .find("}  // extern \"C\"")
+            .expect("end of extern \"C\"");
+    let mut names = Vec::new();
+    for line in header[start..end].lines() {
+        let code = line.split("//").next().unwrap_or("");
+        if code.starts_with(' ') || code.starts_with('#') {
+            continue;
+        }
+        if let Some(open) = code.find('(') {
+            let head = &code[..open];
+            let name = head
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("");
+            if name.starts_with("gearman_") {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_declared_function_is_exported_with_an_upstream_name() {
+    let declared = declared_functions();
+    assert!(
+        declared.len() >= 30,
+        "parsed too few declarations: {declared:?}"
+    );
+    let exported: Vec<String> = exported_symbols(&our_cdylib())
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    let upstream = upstream_symbols();
+    for name in &declared {
+        assert!(
+            exported.contains(name),
+            "{name} is declared but not exported"
+        );
+        assert!(
+            upstream.contains(name),
+            "{name} is declared but is not a libgearman 1.1.20 export"
+        );
+    }
+}
+
+/// Upstream's prototypes (`GEARMAN_API <decl>;`) of the functions named in `wanted`, read from
+/// Debian's headers, as `(name, declaration)`.
+fn upstream_prototypes(dir: &Path, wanted: &[String]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for header in headers_under(dir) {
+        let text = std::fs::read_to_string(&header).expect("read upstream header");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("GEARMAN_API") {
+            rest = &rest[at + "GEARMAN_API".len()..];
+            let Some(end) = rest.find(';') else { break };
+            let decl = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
+            let Some(open) = decl.find('(') else { continue };
+            let name = decl[..open]
+                .trim_end()
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if wanted.contains(&name) && !decl.contains('{') {
+                found.push((name, decl));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_declaration_is_compatible_with_the_upstream_prototype() {
+    let Some(debian) = common::reference_tool(DEBIAN_HEADER) else {
+        return;
+    };
+    let declared = declared_functions();
+    let prototypes = upstream_prototypes(debian.parent().expect("libgearman-1.0 dir"), &declared);
+    let named: Vec<&String> = prototypes.iter().map(|(n, _)| n).collect();
+    let unmatched: Vec<&String> = declared.iter().filter(|n| !named.contains(n)).collect();
+    assert!(
+        unmatched.is_empty(),
+        "no upstream prototype found for {unmatched:?}"
+    );
+    // Redeclaring a function with an incompatible type is an error in C ("conflicting types").
+    let mut tu = String::from("#include <libgearman-1.0/gearman.h>\n");
+    for (_, decl) in &prototypes {
+        tu.push_str(decl);
+        tu.push_str(";\n");
+    }
+    tu.push_str("int main(void) { return 0; }\n");
+    let scratch = Scratch::new("header-prototypes");
+    let file = scratch.path("prototypes.c");
+    std::fs::write(&file, tu).expect("write prototypes.c");
+    let inc = format!("-I{}", our_include().display());
+    compile(
+        &cc(),
+        &[
+            "-std=c99",
+            inc.as_str(),
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+}
