@@ -420,11 +420,29 @@ fn differential_round_robin() {
 
 #[test]
 fn differential_retries_one_round_robin() {
-    // (`-w N` is left out: which sleeper a partial wake-up picks is not specified.)
     run(0x1234_5678_9ABC_DEF1, 250, &["-j", "1", "-R"]);
+}
+
+#[test]
+fn differential_worker_wakeup() {
+    // Which sleepers a partial wake-up picks, and how the choice rotates.
+    run(0x5851_F42D_4C95_7F2D, 250, &["-w", "1"]);
+    run(0x2545_F491_4F6C_DD1D, 250, &["-w", "2", "-R"]);
 }
 
 #[test]
 fn differential_retries_and_exceptions() {
     run(0x0F1E_2D3C_4B5A_6978, 250, &["-j", "2", "--exceptions"]);
+}
+
+#[test]
+fn differential_more_seeds() {
+    let configs: [&[&str]; 3] = [&[], &["-R", "--exceptions"], &["-j", "3", "-w", "1"]];
+    for n in 1..=9u64 {
+        run(
+            n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            200,
+            configs[(n % 3) as usize],
+        );
+    }
 }

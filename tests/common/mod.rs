@@ -103,8 +103,24 @@ impl TestServer {
                 if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
                     // Another test may have started its server on the same free port in the
                     // meantime: only a server answering `getpid` with our child's pid is ours.
-                    if answered_pid(stream) == Some(server.child.id()) {
+                    let answered = answered_pid(stream);
+                    if answered == Some(server.child.id()) {
                         return server;
+                    }
+                    // Ours cannot bind a port another server holds: it exits, and we retry.
+                    let exit_by = Instant::now() + Duration::from_secs(2);
+                    while Instant::now() < exit_by {
+                        if let Ok(Some(_)) = server.child.try_wait() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    if let Ok(None) = server.child.try_wait() {
+                        panic!(
+                            "server {} (pid {}) answered getpid with {answered:?}",
+                            bin.display(),
+                            server.child.id()
+                        );
                     }
                     other_server = true;
                     break;
