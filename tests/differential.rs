@@ -72,7 +72,8 @@ fn our_libdir() -> Option<PathBuf> {
     Some(DIR.get_or_init(link_our_cdylib).clone())
 }
 
-/// Links `target/<profile>/libgearman.so` (the cdylib) as `libgearman.so.8` in a fresh directory.
+/// Copies `target/<profile>/libgearman.so` (the cdylib) as `libgearman.so.8` into a fresh
+/// directory (a copy, not a link, so the loaded path shows which library ran).
 fn link_our_cdylib() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let deps = exe.parent().expect("deps dir");
@@ -85,8 +86,7 @@ fn link_our_cdylib() -> PathBuf {
     let dir = profile.join(format!("libgearman-under-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create lib dir");
     let link = dir.join("libgearman.so.8");
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&lib, &link).expect("symlink our library");
+    std::fs::copy(&lib, &link).expect("copy our library");
     dir
 }
 
