@@ -1,13 +1,13 @@
 # make            build libgearman.so.8, libgearman.so and gearmand into build/
 # make demo       start our gearmand, run the reverse worker and client against our library
-# make test       the whole test suite (Rust, C, PHP; our server and Debian's gearmand)
+# make test       the whole test suite (Rust, C, PHP; our server and Debian's gearmand; install)
 # make install    PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
 DESTDIR ?=
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all release test demo install clean
+.PHONY: all release test demo install install-check clean
 
 all: release
 
@@ -28,6 +28,30 @@ test:
 	elif [ "$$GEARMAN_COMPAT_REQUIRED" = 1 ]; then \
 	  echo "/usr/sbin/gearmand missing and GEARMAN_COMPAT_REQUIRED=1"; exit 1; \
 	else echo "SKIPPED: /usr/sbin/gearmand not installed"; fi
+	$(MAKE) -s install-check
+
+demo: release
+	@scripts/demo.sh
+
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+VERSION := 1.1.20
+
+install: release
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PREFIX)/sbin
+	install -m 755 $(BUILD)/libgearman.so.8 $(DESTDIR)$(LIBDIR)/libgearman.so.8
+	ln -sf libgearman.so.8 $(DESTDIR)$(LIBDIR)/libgearman.so
+	install -m 644 target/release/libgearman.a $(DESTDIR)$(LIBDIR)/libgearman.a
+	cp -R include/libgearman-1.0 include/libgearman $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(BUILD)/gearmand $(DESTDIR)$(PREFIX)/sbin/gearmand
+	for pc in gearman gearmand; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	      -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	      pkgconfig/$$pc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc; \
+	done
+
+install-check: release
+	@scripts/install-check.sh
 
 clean:
 	$(CARGO) clean
