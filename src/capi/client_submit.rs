@@ -195,52 +195,208 @@ unsafe fn add_task(
     shell
 }
 
-macro_rules! add_task_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident, $background:literal;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Creates a task (in `task` or on the heap) at the head of the client's list with the
-        /// client's callbacks and `context`, copying the workload; nothing is sent before
-        /// `gearman_client_run_tasks`. NULL + `*ret_ptr` = INVALID_ARGUMENT for an invalid client or
-        /// arguments (the caller's struct untouched).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; `task` NULL or writable; strings NULL or C strings;
-        /// `workload` readable for `workload_size` bytes; `ret_ptr` NULL or writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            task: *mut gearman_task_st,
-            context: *mut c_void,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            ret_ptr: *mut GearmanReturn,
-        ) -> *mut gearman_task_st {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                add_task(client, task, context, function_name, unique, workload, workload_size,
-                    ret_ptr, Priority::$priority, $background)
-            }
-        }
-    )*};
+/// `gearman_task_st *gearman_client_add_task(gearman_client_st *client, gearman_task_st *task, void *context, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_return_t *ret_ptr);`
+///
+/// A SUBMIT_JOB task. Creates it (in `task` or on the heap) at the head of the client's list with the
+/// client's callbacks and `context`, copying the workload; nothing is sent before
+/// `gearman_client_run_tasks`. NULL + `*ret_ptr` = INVALID_ARGUMENT for an invalid client or
+/// arguments (the caller's struct untouched).
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; `task` NULL or writable; strings NULL or C strings;
+/// `workload` readable for `workload_size` bytes; `ret_ptr` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Normal,
+            false,
+        )
+    }
 }
 
-add_task_fns! {
-    /// `gearman_task_st *gearman_client_add_task(...)`: SUBMIT_JOB.
-    gearman_client_add_task => Normal, false;
-    /// `gearman_task_st *gearman_client_add_task_high(...)`: SUBMIT_JOB_HIGH.
-    gearman_client_add_task_high => High, false;
-    /// `gearman_task_st *gearman_client_add_task_low(...)`: SUBMIT_JOB_LOW.
-    gearman_client_add_task_low => Low, false;
-    /// `gearman_task_st *gearman_client_add_task_background(...)`: SUBMIT_JOB_BG.
-    gearman_client_add_task_background => Normal, true;
-    /// `gearman_task_st *gearman_client_add_task_high_background(...)`: SUBMIT_JOB_HIGH_BG.
-    gearman_client_add_task_high_background => High, true;
-    /// `gearman_task_st *gearman_client_add_task_low_background(...)`: SUBMIT_JOB_LOW_BG.
-    gearman_client_add_task_low_background => Low, true;
+/// `gearman_task_st *gearman_client_add_task_high(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_high(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::High,
+            false,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_low(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_low(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Low,
+            false,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Normal,
+            true,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_high_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_high_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::High,
+            true,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_low_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_low_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Low,
+            true,
+        )
+    }
 }
 
 /// `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
@@ -473,46 +629,101 @@ unsafe fn do_job_on(
     }
 }
 
-macro_rules! do_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Runs a foreground job to its end and returns WORK_DATA payloads + the WORK_COMPLETE
-        /// payload, NUL-terminated, from the workload malloc fn (libc by default; the caller frees
-        /// it); NULL with SUCCESS for an empty result. Failures: NULL and `*ret_ptr` = WORK_FAIL,
-        /// WORK_EXCEPTION, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT, server codes;
-        /// IO_WAIT on a non-blocking client (the job runs, its result is lost, as 1.1.20).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
-        /// `workload_size` bytes; out pointers NULL or writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            result_size: *mut usize,
-            ret_ptr: *mut GearmanReturn,
-        ) -> *mut c_void {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                do_job(client, function_name, unique, workload, workload_size, result_size,
-                    ret_ptr, Priority::$priority)
-            }
-        }
-    )*};
+/// `void *gearman_client_do(gearman_client_st *client, const char *function_name, const char *unique, const void *workload, size_t workload_size, size_t *result_size, gearman_return_t *ret_ptr);`
+///
+/// Runs a foreground job (SUBMIT_JOB) to its end and returns WORK_DATA payloads + the WORK_COMPLETE
+/// payload, NUL-terminated, from the workload malloc fn (libc by default; the caller frees it);
+/// NULL with SUCCESS for an empty result. Failures: NULL and `*ret_ptr` = WORK_FAIL,
+/// WORK_EXCEPTION, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT, server codes; IO_WAIT
+/// on a non-blocking client (the job runs, its result is lost, as 1.1.20).
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
+/// `workload_size` bytes; out pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::Normal,
+        )
+    }
 }
 
-do_fns! {
-    /// `void *gearman_client_do(...)`: SUBMIT_JOB.
-    gearman_client_do => Normal;
-    /// `void *gearman_client_do_high(...)`: SUBMIT_JOB_HIGH.
-    gearman_client_do_high => High;
-    /// `void *gearman_client_do_low(...)`: SUBMIT_JOB_LOW.
-    gearman_client_do_low => Low;
+/// `void *gearman_client_do_high(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_HIGH.
+///
+/// # Safety
+///
+/// As `gearman_client_do`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_high(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::High,
+        )
+    }
+}
+
+/// `void *gearman_client_do_low(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_LOW.
+///
+/// # Safety
+///
+/// As `gearman_client_do`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_low(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::Low,
+        )
+    }
 }
 
 /// The body shared by the three `do_*background`.
@@ -628,44 +839,99 @@ unsafe fn do_background_on(
     }
 }
 
-macro_rules! do_background_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Submits a background job and waits for JOB_CREATED; the handle is copied into
-        /// `job_handle` (64 bytes, zero padded, if non-NULL) and the client's do-handle buffer.
-        /// Returns SUCCESS, INVALID_ARGUMENT, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION,
-        /// TIMEOUT or a server code (e.g. JOB_QUEUE_FULL).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable
-        /// for `workload_size` bytes; `job_handle` NULL or 64 writable bytes.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            job_handle: *mut c_char,
-        ) -> GearmanReturn {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                do_background(client, function_name, unique, workload, workload_size, job_handle,
-                    Priority::$priority)
-            }
-        }
-    )*};
+/// `gearman_return_t gearman_client_do_background(gearman_client_st *client, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_job_handle_t job_handle);`
+///
+/// Submits a background job (SUBMIT_JOB_BG) and waits for JOB_CREATED; the handle is copied into
+/// `job_handle` (64 bytes, zero padded, if non-NULL) and the client's do-handle buffer. Returns
+/// SUCCESS, INVALID_ARGUMENT, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT or a server
+/// code (e.g. JOB_QUEUE_FULL).
+///
+/// The three `do_*background` are declared by hand in `header/epilogue.h`: cbindgen cannot spell
+/// the `gearman_job_handle_t` (`char[64]`) parameter.
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
+/// `workload_size` bytes; `job_handle` NULL or 64 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::Normal,
+        )
+    }
 }
 
-do_background_fns! {
-    /// `gearman_return_t gearman_client_do_background(...)`: SUBMIT_JOB_BG.
-    gearman_client_do_background => Normal;
-    /// `gearman_return_t gearman_client_do_high_background(...)`: SUBMIT_JOB_HIGH_BG.
-    gearman_client_do_high_background => High;
-    /// `gearman_return_t gearman_client_do_low_background(...)`: SUBMIT_JOB_LOW_BG.
-    gearman_client_do_low_background => Low;
+/// `gearman_return_t gearman_client_do_high_background(...)`: as `gearman_client_do_background`, submitted as
+/// SUBMIT_JOB_HIGH_BG.
+///
+/// # Safety
+///
+/// As `gearman_client_do_background`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_high_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::High,
+        )
+    }
+}
+
+/// `gearman_return_t gearman_client_do_low_background(...)`: as `gearman_client_do_background`, submitted as
+/// SUBMIT_JOB_LOW_BG.
+///
+/// # Safety
+///
+/// As `gearman_client_do_background`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_low_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::Low,
+        )
+    }
 }
 
 /// `gearman_return_t gearman_client_job_status(gearman_client_st *client, const gearman_job_handle_t job_handle, bool *is_known, bool *is_running, uint32_t *numerator, uint32_t *denominator);`
