@@ -15,7 +15,9 @@ use super::error::to_c;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::status::{gearman_status_t, gearman_status_u, gearman_status_v1_t};
 use super::task::{attach_task, gearman_task_st};
-use crate::client::{Mode, NewTask, Priority, Request, Task, TaskKind};
+use crate::client::{
+    Mode, NewTask, Priority, Request, Task, TaskKind, MAX_FUNCTION_NAME, MAX_UNIQUE_INPUT,
+};
 use crate::error::{Error, ReturnCode};
 
 /// The validated arguments of a submission.
@@ -51,8 +53,22 @@ pub unsafe fn parse_args<'a>(
             ))
         }
     };
+    if function.len() > MAX_FUNCTION_NAME {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
+        ));
+    }
     // SAFETY: as above.
     let unique = unsafe { boundary::cstr_bytes(unique) };
+    if unique.is_some_and(|u| u.len() > MAX_UNIQUE_INPUT) {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
+        ));
+    }
     // SAFETY: forwarded caller guarantee.
     unsafe { workload_of(op, workload, size) }.map(|workload| Args {
         function,
@@ -524,6 +540,13 @@ unsafe fn do_job(
     ret_ptr: *mut GearmanReturn,
     priority: Priority,
 ) -> *mut c_void {
+    // SAFETY: caller guarantee.
+    if unsafe { client_ptr(client) }.is_none() {
+        // 1.1.20 leaves `*result_size` untouched for an invalid client.
+        // SAFETY: writable out pointer (caller guarantee).
+        unsafe { boundary::write_out(ret_ptr, gearman_return_t::GEARMAN_INVALID_ARGUMENT.into()) };
+        return std::ptr::null_mut();
+    }
     // SAFETY: writable out pointer (caller guarantee).
     unsafe { boundary::write_out(result_size, 0) };
     let (result, size, rc) = boundary::guard(
@@ -952,6 +975,11 @@ pub unsafe extern "C" fn gearman_client_job_status(
     numerator: *mut u32,
     denominator: *mut u32,
 ) -> GearmanReturn {
+    // SAFETY: caller guarantee.
+    if unsafe { client_ptr(client) }.is_none() {
+        // 1.1.20 leaves the outputs untouched for an invalid client.
+        return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
+    }
     let (rc, known, running, num, den) = boundary::guard(
         (
             gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
