@@ -1,8 +1,9 @@
 /* Bad input at the C boundary: calls every one of the 172 functions libgearman.so.8 exports with
  * NULL pointers, with zeroed shells (gearman_client_st / gearman_worker_st / gearman_job_st /
  * gearman_task_st whose _impl is NULL) and, where a function takes them, with over-long function
- * names (> GEARMAN_FUNCTION_MAX_SIZE), uniques (> GEARMAN_MAX_UNIQUE_SIZE - 1) and job handles
- * (>= GEARMAN_JOB_HANDLE_SIZE) on a live object that has no servers (so nothing touches the network).
+ * names (> GEARMAN_FUNCTION_MAX_SIZE), uniques (> GEARMAN_MAX_UNIQUE_SIZE - 1), job handles
+ * (>= GEARMAN_JOB_HANDLE_SIZE) and a namespace that makes namespace + name exceed 1024 bytes, on a
+ * live object that has no servers (so nothing touches the network).
  *
  * Each call runs in a forked child, so a crash is reported instead of ending the run. Every case
  * prints exactly one deterministic line "function(case): result"; a child killed by a signal is
@@ -30,6 +31,8 @@ static char long_name[GEARMAN_FUNCTION_MAX_SIZE + 2];
 static char long_unique[GEARMAN_MAX_UNIQUE_SIZE + 2];
 static char long_handle[GEARMAN_JOB_HANDLE_SIZE + 1];
 static char long_id[256];
+/* 1.1.20 builds namespace + function name in a 1024-byte buffer. */
+static char long_namespace[2001];
 static gearman_job_handle_t small_handle = "H:x:1";
 
 static const char *signal_name(int sig)
@@ -170,6 +173,14 @@ typedef gearman_return_t (*do_bg_fn)(gearman_client_st *, const char *, const ch
       const void *t = f(NULL, NULL, NULL, "f", "u", "w", 1, &r);                                       \
       out("%s %s", p(t), rc(r));                                                                       \
     }                                                                                                  \
+    T(fn, "null_client_storage")                                                                       \
+    {                                                                                                  \
+      gearman_return_t r = UNTOUCHED;                                                                  \
+      gearman_task_st storage;                                                                         \
+      memset(&storage, 0, sizeof storage);                                                             \
+      const void *t = f(NULL, &storage, NULL, "f", "u", "w", 1, &r);                                   \
+      out("%s %s storage %s", p(t), rc(r), storage._impl ? "attached" : "untouched");                  \
+    }                                                                                                  \
     T(fn, "shell")                                                                                     \
     {                                                                                                  \
       gearman_return_t r = UNTOUCHED;                                                                  \
@@ -192,6 +203,14 @@ typedef gearman_return_t (*do_bg_fn)(gearman_client_st *, const char *, const ch
     {                                                                                                  \
       gearman_return_t r = UNTOUCHED;                                                                  \
       const void *t = f(live_client(), NULL, NULL, "f", long_unique, "w", 1, &r);                      \
+      out("%s %s", p(t), rc(r));                                                                       \
+    }                                                                                                  \
+    T(fn, "long_namespace")                                                                            \
+    {                                                                                                  \
+      gearman_return_t r = UNTOUCHED;                                                                  \
+      gearman_client_st *c = live_client();                                                            \
+      gearman_client_set_namespace(c, long_namespace, strlen(long_namespace));                         \
+      const void *t = f(c, NULL, NULL, "f", "u", "w", 1, &r);                                          \
       out("%s %s", p(t), rc(r));                                                                       \
     }                                                                                                  \
   } while (0)
@@ -742,6 +761,7 @@ int main(int argc, char **argv)
   memset(long_handle, 'h', sizeof long_handle - 1);
   memcpy(long_handle, "H:", 2);
   memset(long_id, 'i', sizeof long_id - 1);
+  memset(long_namespace, 'n', sizeof long_namespace - 1);
   memset(&zc, 0, sizeof zc);
   memset(&zw, 0, sizeof zw);
   memset(&zj, 0, sizeof zj);
