@@ -255,6 +255,14 @@ typedef gearman_return_t (*do_bg_fn)(gearman_client_st *, const char *, const ch
       void *x = f(live_client(), "f", long_unique, "w", 1, &size, &r);                                 \
       out("%s size=%zu %s", p(x), size, rc(r));                                                                       \
     }                                                                                                  \
+    T(fn, "long_namespace")                                                                        \
+    {                                                                                              \
+      gearman_return_t r = UNTOUCHED;                                                              \
+      gearman_client_st *c = live_client();                                                        \
+      gearman_client_set_namespace(c, long_namespace, strlen(long_namespace));                     \
+      void *x = f(c, "f", "u", "w", 1, NULL, &r);                                                  \
+      out("%s %s", p(x), rc(r));                                                                   \
+    }                                                                                              \
   } while (0)
 
 #define DO_BG_CASES(fn)                                                                                \
@@ -281,6 +289,12 @@ typedef gearman_return_t (*do_bg_fn)(gearman_client_st *, const char *, const ch
       gearman_return_t r = f(live_client(), "f", long_unique, "w", 1, h);                              \
       out("%s handle='%s'", rc(r), h);                                                                 \
     }                                                                                                  \
+    T(fn, "long_namespace")                                                                        \
+    {                                                                                              \
+      gearman_client_st *c = live_client();                                                        \
+      gearman_client_set_namespace(c, long_namespace, strlen(long_namespace));                     \
+      out("%s", rc(f(c, "f", "u", "w", 1, NULL)));                                                 \
+    }                                                                                              \
   } while (0)
 
 /* A void function of one object: NULL and the zeroed shell. */
@@ -315,6 +329,14 @@ static void client_cases(void)
   T(gearman_client_clone, "null") out("%s", p(gearman_client_clone(NULL, NULL)));
   T(gearman_client_clone, "shell") out("%s", p(gearman_client_clone(NULL, &zc)));
   VOID1(gearman_client_free, &zc);
+  T(gearman_client_free, "allocated_shell")
+  {
+    gearman_client_st shell;
+    memset(&shell, 0, sizeof shell);
+    shell.options.is_allocated = true; /* claims to be the library's heap memory; _impl is NULL */
+    gearman_client_free(&shell);
+    out("void");
+  }
   VAL1(gearman_client_error, &zc, "%s", p);
   VAL1(gearman_client_error_code, &zc, "%s", rc);
   VAL1(gearman_client_errno, &zc, "%d", INT);
@@ -475,6 +497,14 @@ static void client_cases(void)
 static void task_cases(void)
 {
   VOID1(gearman_task_free, &zt);
+  T(gearman_task_free, "allocated_shell")
+  {
+    gearman_task_st shell;
+    memset(&shell, 0, sizeof shell);
+    shell.options.is_allocated = true; /* claims to be the library's heap memory; _impl is NULL */
+    gearman_task_free(&shell);
+    out("void");
+  }
   VAL1(gearman_task_context, &zt, "%s", p);
   VOID1(gearman_task_set_context, &zt, NULL);
   VAL1(gearman_task_function_name, &zt, "%s", p);
@@ -538,6 +568,14 @@ static void worker_cases(void)
   T(gearman_worker_clone, "null") out("%s", p(gearman_worker_clone(NULL, NULL)));
   T(gearman_worker_clone, "shell") out("%s", p(gearman_worker_clone(NULL, &zw)));
   VOID1(gearman_worker_free, &zw);
+  T(gearman_worker_free, "allocated_shell")
+  {
+    gearman_worker_st shell;
+    memset(&shell, 0, sizeof shell);
+    shell.options.is_allocated = true; /* claims to be the library's heap memory; _impl is NULL */
+    gearman_worker_free(&shell);
+    out("void");
+  }
   VAL1(gearman_worker_error, &zw, "%s", p);
   VAL1(gearman_worker_errno, &zw, "%d", INT);
   VAL1(gearman_worker_options, &zw, "%d", INT);
@@ -576,6 +614,16 @@ static void worker_cases(void)
   {
     gearman_return_t r = UNTOUCHED;
     const void *j = gearman_worker_grab_job(&zw, NULL, &r);
+    out("%s %s", p(j), rc(r));
+  }
+  T(gearman_worker_grab_job, "caller_job")
+  {
+    gearman_worker_st *w = live_worker();
+    gearman_job_st storage;
+    memset(&storage, 0, sizeof storage);
+    gearman_return_t r = UNTOUCHED;
+    gearman_worker_register(w, "f", 0);
+    const void *j = gearman_worker_grab_job(w, &storage, &r);
     out("%s %s", p(j), rc(r));
   }
   T(gearman_worker_function_exist, "null") out("%s", b(gearman_worker_function_exist(NULL, NULL, 0)));
@@ -621,6 +669,14 @@ static void worker_cases(void)
 static void job_cases(void)
 {
   VOID1(gearman_job_free, &zj);
+  T(gearman_job_free, "allocated_shell")
+  {
+    gearman_job_st shell;
+    memset(&shell, 0, sizeof shell);
+    shell.options.is_allocated = true; /* claims to be the library's heap memory; _impl is NULL */
+    gearman_job_free(&shell);
+    out("void");
+  }
   VAL1(gearman_job_send_data, &zj, "%s", rc, "d", 1);
   VAL1(gearman_job_send_warning, &zj, "%s", rc, "d", 1);
   VAL1(gearman_job_send_status, &zj, "%s", rc, 1, 2);
@@ -703,6 +759,13 @@ static void execute_cases(void)
   {
     gearman_client_st *c = live_client();
     gearman_task_st *t = gearman_execute(c, "f", 1, long_unique, strlen(long_unique), NULL, &arg, NULL);
+    out("%s %s", p(t), rc(t ? gearman_task_return(t) : gearman_client_error_code(c)));
+  }
+  T(gearman_execute, "long_namespace")
+  {
+    gearman_client_st *c = live_client();
+    gearman_client_set_namespace(c, long_namespace, strlen(long_namespace));
+    gearman_task_st *t = gearman_execute(c, "f", 1, NULL, 0, NULL, &arg, NULL);
     out("%s %s", p(t), rc(t ? gearman_task_return(t) : gearman_client_error_code(c)));
   }
   T(gearman_execute_by_partition, "null") out("%s", p(gearman_execute_by_partition(NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL)));
