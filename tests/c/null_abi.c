@@ -358,7 +358,9 @@ static void client_cases(void)
   VAL1(gearman_client_set_memory_allocators, &zc, "%s", rc, NULL, NULL, NULL, NULL, NULL);
   T(gearman_client_set_memory_allocators, "null_args") out("%s", rc(gearman_client_set_memory_allocators(live_client(), NULL, NULL, NULL, NULL, NULL)));
   VAL1(gearman_client_add_server, &zc, "%s", rc, NULL, 0);
+  T(gearman_client_add_server, "null_args") out("%s", rc(gearman_client_add_server(live_client(), NULL, 0)));
   VAL1(gearman_client_add_servers, &zc, "%s", rc, NULL);
+  T(gearman_client_add_servers, "null_args") out("%s", rc(gearman_client_add_servers(live_client(), NULL)));
   VOID1(gearman_client_remove_servers, &zc);
   VAL1(gearman_client_wait, &zc, "%s", rc);
   DO_CASES(gearman_client_do);
@@ -516,11 +518,23 @@ static void task_cases(void)
   VAL1(gearman_task_denominator, &zt, "%u", ID);
   T(gearman_task_give_workload, "null") { gearman_task_give_workload(NULL, NULL, 0); out("void"); }
   T(gearman_task_give_workload, "shell") { gearman_task_give_workload(&zt, "w", 1); out("void"); }
+  T(gearman_task_give_workload, "null_args")
+  {
+    gearman_task_st *t = live_task(live_client());
+    gearman_task_give_workload(t, NULL, 0);
+    out("void");
+  }
   T(gearman_task_send_workload, "null") out("%zu", gearman_task_send_workload(NULL, NULL, 0, NULL));
   T(gearman_task_send_workload, "shell")
   {
     gearman_return_t r = UNTOUCHED;
     size_t n = gearman_task_send_workload(&zt, "w", 1, &r);
+    out("%zu %s", n, rc(r));
+  }
+  T(gearman_task_send_workload, "null_args")
+  {
+    gearman_return_t r = UNTOUCHED;
+    size_t n = gearman_task_send_workload(live_task(live_client()), NULL, 0, &r);
     out("%zu %s", n, rc(r));
   }
   VAL1(gearman_task_data, &zt, "%s", p);
@@ -544,6 +558,12 @@ static void task_cases(void)
     char buf[8];
     gearman_return_t r = UNTOUCHED;
     size_t n = gearman_task_recv_data(&zt, buf, sizeof buf, &r);
+    out("%zu %s", n, rc(r));
+  }
+  T(gearman_task_recv_data, "null_args")
+  {
+    gearman_return_t r = UNTOUCHED;
+    size_t n = gearman_task_recv_data(live_task(live_client()), NULL, 8, &r);
     out("%zu %s", n, rc(r));
   }
   VAL1(gearman_task_error, &zt, "%s", p);
@@ -591,7 +611,9 @@ static void worker_cases(void)
   VOID1(gearman_worker_set_workload_free_fn, &zw, NULL, NULL);
   VAL1(gearman_worker_set_memory_allocators, &zw, "%s", rc, NULL, NULL, NULL, NULL, NULL);
   VAL1(gearman_worker_add_server, &zw, "%s", rc, NULL, 0);
+  T(gearman_worker_add_server, "null_args") out("%s", rc(gearman_worker_add_server(live_worker(), NULL, 0)));
   VAL1(gearman_worker_add_servers, &zw, "%s", rc, NULL);
+  T(gearman_worker_add_servers, "null_args") out("%s", rc(gearman_worker_add_servers(live_worker(), NULL)));
   VOID1(gearman_worker_remove_servers, &zw);
   VAL1(gearman_worker_wait, &zw, "%s", rc);
   T(gearman_worker_register, "null") out("%s", rc(gearman_worker_register(NULL, NULL, 0)));
