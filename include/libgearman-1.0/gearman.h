@@ -1181,7 +1181,8 @@ struct gearman_task_st *gearman_client_add_task_low_background(struct gearman_cl
 // `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
 //
 // A GET_STATUS task for `job_handle` (run by `run_tasks`; the status callback sees the answer).
-// Invalid client or NULL handle → NULL + INVALID_ARGUMENT (1.1.20 crashes on NULL).
+// Invalid client, NULL handle (1.1.20 crashes) or a handle of 64 bytes or more (1.1.20 truncates
+// it) → NULL + INVALID_ARGUMENT.
 //
 // # Safety
 //

@@ -12,6 +12,7 @@ use super::boundary;
 use super::client::{client_ptr, gearman_client_st, ClientImpl};
 use super::client_run::drive;
 use super::error::to_c;
+use super::limits::GEARMAN_JOB_HANDLE_SIZE;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::status::{gearman_status_t, gearman_status_u, gearman_status_v1_t};
 use super::task::{attach_task, gearman_task_st};
@@ -96,6 +97,20 @@ pub unsafe fn workload_of<'a>(
     }
     // SAFETY: readable for `size` bytes (caller guarantee).
     Ok(unsafe { boundary::bytes_from(workload, size) })
+}
+
+/// Checks a job handle given by C: a handle the server assigned always fits
+/// `gearman_job_handle_t` (63 bytes and the NUL), so a longer one is refused with
+/// INVALID_ARGUMENT (1.1.20 truncates it or sends it as is).
+pub fn check_handle(op: &str, handle: &[u8]) -> Result<(), Error> {
+    if handle.len() >= GEARMAN_JOB_HANDLE_SIZE as usize {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "job handle longer than GEARMAN_JOB_HANDLE_SIZE - 1",
+        ));
+    }
+    Ok(())
 }
 
 /// Adds a task built from `t` and links it to a C shell. Errors are recorded on the client.
@@ -418,7 +433,8 @@ pub unsafe extern "C" fn gearman_client_add_task_low_background(
 /// `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
 ///
 /// A GET_STATUS task for `job_handle` (run by `run_tasks`; the status callback sees the answer).
-/// Invalid client or NULL handle → NULL + INVALID_ARGUMENT (1.1.20 crashes on NULL).
+/// Invalid client, NULL handle (1.1.20 crashes) or a handle of 64 bytes or more (1.1.20 truncates
+/// it) → NULL + INVALID_ARGUMENT.
 ///
 /// # Safety
 ///
@@ -439,6 +455,12 @@ pub unsafe extern "C" fn gearman_client_add_task_status(
         }) else {
             return (std::ptr::null_mut(), ReturnCode::InvalidArgument);
         };
+        if let Err(e) = check_handle("gearman_client_add_task_status", handle) {
+            let code = e.code();
+            // SAFETY: live client.
+            unsafe { (*c).record(e) };
+            return (std::ptr::null_mut(), code);
+        }
         // SAFETY: live client.
         let id = unsafe { (*c).core.add_status_task(handle, Mode::Events) };
         // SAFETY: live client.
@@ -961,7 +983,8 @@ pub unsafe extern "C" fn gearman_client_do_low_background(
 ///
 /// GET_STATUS for the handle, blocking. Fills each non-NULL output; with both flag pointers NULL
 /// the answer is encoded in the return: IN_PROGRESS (running), JOB_EXISTS (known), else SUCCESS.
-/// On failure the outputs are false/0. NULL handle → INVALID_ARGUMENT (1.1.20 crashes).
+/// On failure the outputs are false/0, except for an invalid client (left untouched, as 1.1.20).
+/// NULL handle (1.1.20 crashes) or one of 64 bytes or more → INVALID_ARGUMENT before any I/O.
 ///
 /// # Safety
 ///
@@ -1006,6 +1029,11 @@ pub unsafe extern "C" fn gearman_client_job_status(
                 ));
                 return fail(gearman_return_t::GEARMAN_INVALID_ARGUMENT.into());
             };
+            if let Err(e) = check_handle("gearman_client_job_status", handle) {
+                let code = to_c(e.code());
+                cl.record(e);
+                return fail(code);
+            }
             let id = cl.core.add_status_task(handle, Mode::Collect);
             // SAFETY: live client for the whole call.
             let r = unsafe { run_internal_id(c, id) };

@@ -393,6 +393,15 @@ static void client_cases(void)
     gearman_return_t x = gearman_client_job_status(live_client(), NULL, &k, &r, &n, &d);
     out("%s known=%s running=%s %u/%u", rc(x), b(k), b(r), n, d);
   }
+  T(gearman_client_job_status, "long_handle_server")
+  {
+    bool k = true, r = true;
+    uint32_t n = 7, d = 7;
+    gearman_client_st *c = live_client();
+    gearman_client_add_server(c, "127.0.0.1", 1);
+    gearman_return_t x = gearman_client_job_status(c, long_handle, &k, &r, &n, &d);
+    out("%s known=%s running=%s %u/%u", rc(x), b(k), b(r), n, d);
+  }
   T(gearman_client_job_status, "long_handle")
   {
     bool k = true, r = true;
@@ -421,6 +430,16 @@ static void client_cases(void)
   {
     gearman_return_t r = UNTOUCHED;
     const void *t = gearman_client_add_task_status_by_unique(live_client(), NULL, NULL, &r);
+    out("%s %s", p(t), rc(r));
+  }
+  T(gearman_client_add_task_status_by_unique, "unique_64")
+  {
+    /* 64 bytes: accepted, but 1.1.20 copies it into a 64-byte field with its NUL. */
+    char unique[GEARMAN_MAX_UNIQUE_SIZE + 1];
+    memset(unique, 'u', sizeof unique - 1);
+    unique[sizeof unique - 1] = 0;
+    gearman_return_t r = UNTOUCHED;
+    gearman_task_st *t = gearman_client_add_task_status_by_unique(live_client(), NULL, unique, &r);
     out("%s %s", p(t), rc(r));
   }
   T(gearman_client_add_task_status_by_unique, "long_unique")
@@ -492,6 +511,12 @@ static void client_cases(void)
     gearman_client_st *c = live_client();
     gearman_client_add_server(c, "127.0.0.1", 1);
     out("%s", rc(gearman_client_cancel_job(c, NULL)));
+  }
+  T(gearman_client_cancel_job, "long_handle_server")
+  {
+    gearman_client_st *c = live_client();
+    gearman_client_add_server(c, "127.0.0.1", 1);
+    out("%s", rc(gearman_client_cancel_job(c, long_handle)));
   }
   T(gearman_client_cancel_job, "long_handle") out("%s", rc(gearman_client_cancel_job(live_client(), long_handle)));
 }
