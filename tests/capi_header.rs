@@ -109,24 +109,50 @@ fn every_upstream_header_name_exists() {
     assert!(our_include().join("libgearman/gearman.h").exists());
 }
 
-/// Function names declared in the generated header (inside its `extern "C"` block).
+/// The header's text with `//` and `/* */` comments removed (line structure kept).
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let line_comment = rest.find("//");
+        let block_comment = rest.find("/*");
+        match (line_comment, block_comment) {
+            (Some(l), b) if b.map_or(true, |b| l < b) => {
+                out.push_str(&rest[..l]);
+                rest = &rest[l..];
+                rest = &rest[rest.find('\n').unwrap_or(rest.len())..];
+            }
+            (_, Some(b)) => {
+                out.push_str(&rest[..b]);
+                let end = rest[b..].find("*/").map_or(rest.len(), |e| b + e + 2);
+                out.extend(rest[b..end].chars().filter(|&c| c == '\n'));
+                rest = &rest[end..];
+            }
+            _ => {
+                out.push_str(rest);
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
+/// Names of the functions the main header declares: the generated declarations and the
+/// hand-written ones of the epilogue (a prototype starts in column 0; `static inline` helpers,
+/// typedefs and macros are not declarations of library functions).
 fn declared_functions() -> Vec<String> {
     let header = std::fs::read_to_string(our_include().join("libgearman-1.0/gearman.h"))
         .expect("read header");
-    let start = header.find("extern \"C\" {").expect("extern \"C\" block");
-    let end = start
-        + header[start..]
-            .find("}  // extern \"C\"")
-            .expect("end of extern \"C\"");
     let mut names = Vec::new();
-    for line in header[start..end].lines() {
-        let code = line.split("//").next().unwrap_or("");
-        if code.starts_with(' ') || code.starts_with('#') {
+    for code in without_comments(&header).lines() {
+        if code.starts_with([' ', '#', '}'])
+            || code.starts_with("static ")
+            || code.starts_with("typedef ")
+        {
             continue;
         }
         if let Some(open) = code.find('(') {
-            let head = &code[..open];
-            let name = head
+            let name = code[..open]
                 .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .next()
                 .unwrap_or("");
@@ -136,6 +162,64 @@ fn declared_functions() -> Vec<String> {
         }
     }
     names
+}
+
+/// The 171 functions libgearman 1.1.20 exports with C names (all but the C++-mangled
+/// `_Z21gearman_actions_pausev`, which no upstream public header declares).
+fn upstream_c_functions() -> Vec<String> {
+    let names: Vec<String> = upstream_symbols()
+        .into_iter()
+        .filter(|n| !n.starts_with("_Z"))
+        .collect();
+    assert_eq!(
+        names.len(),
+        171,
+        "tests/c/libgearman-1.1.20.symbols changed"
+    );
+    names
+}
+
+/// A C program that needs each function's declaration: undeclared identifiers are errors.
+fn address_of_each(names: &[String]) -> String {
+    let mut tu = String::from(
+        "#include <libgearman-1.0/gearman.h>\n\
+         typedef void (*any_fn)(void);\n\
+         static const any_fn functions[] = {\n",
+    );
+    for name in names {
+        tu.push_str(&format!("  (any_fn){name},\n"));
+    }
+    tu.push_str("};\nint main(void) { return functions[0] != 0 ? 0 : 1; }\n");
+    tu
+}
+
+#[test]
+fn every_upstream_c_function_is_declared() {
+    let upstream = upstream_c_functions();
+    let declared = declared_functions();
+    let missing: Vec<&String> = upstream.iter().filter(|n| !declared.contains(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} libgearman 1.1.20 functions are not declared in include/libgearman-1.0/gearman.h \
+         (macro-generated exports are invisible to cbindgen): {missing:?}",
+        missing.len()
+    );
+    // The same seen by the compilers, in C and C++ (catches a declaration the parse above
+    // misreads, or one hidden by the preprocessor).
+    let scratch = Scratch::new("header-declares-all");
+    let file = scratch.path("declares_all.c");
+    std::fs::write(&file, address_of_each(&upstream)).expect("write declares_all.c");
+    let inc = format!("-I{}", our_include().display());
+    let path = file.to_str().expect("utf-8 path");
+    let strict = ["-Wall", "-Wextra", "-Werror", "-fsyntax-only"];
+    let mut c_args = vec!["-std=c99", inc.as_str()];
+    c_args.extend(strict);
+    c_args.push(path);
+    compile(&cc(), &c_args);
+    let mut cxx_args = vec!["-std=c++11", inc.as_str(), "-x", "c++"];
+    cxx_args.extend(strict);
+    cxx_args.push(path);
+    compile(&cxx(), &cxx_args);
 }
 
 #[test]

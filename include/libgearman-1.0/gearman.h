@@ -881,6 +881,82 @@ gearman_return_t gearman_client_add_servers(struct gearman_client_st *client, co
 // `client` must be NULL or a live client shell.
 void gearman_client_remove_servers(struct gearman_client_st *client);
 
+// `void gearman_client_set_workload_fn(gearman_client_st *client, gearman_workload_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_workload_fn(struct gearman_client_st *client,
+                                    gearman_workload_fn *function);
+
+// `void gearman_client_set_created_fn(gearman_client_st *client, gearman_created_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_created_fn(struct gearman_client_st *client, gearman_created_fn *function);
+
+// `void gearman_client_set_data_fn(gearman_client_st *client, gearman_data_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_data_fn(struct gearman_client_st *client, gearman_data_fn *function);
+
+// `void gearman_client_set_warning_fn(gearman_client_st *client, gearman_warning_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_warning_fn(struct gearman_client_st *client, gearman_warning_fn *function);
+
+// `void gearman_client_set_status_fn(gearman_client_st *client, gearman_universal_status_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_status_fn(struct gearman_client_st *client,
+                                  gearman_universal_status_fn *function);
+
+// `void gearman_client_set_complete_fn(gearman_client_st *client, gearman_complete_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_complete_fn(struct gearman_client_st *client,
+                                    gearman_complete_fn *function);
+
+// `void gearman_client_set_exception_fn(gearman_client_st *client, gearman_exception_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_exception_fn(struct gearman_client_st *client,
+                                     gearman_exception_fn *function);
+
+// `void gearman_client_set_fail_fn(gearman_client_st *client, gearman_fail_fn *function);`
+//
+// Stored in the client's callback table, copied into tasks created afterwards.
+//
+// # Safety
+//
+// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+void gearman_client_set_fail_fn(struct gearman_client_st *client, gearman_fail_fn *function);
+
 // `void gearman_client_clear_fn(gearman_client_st *client);` all 8 callbacks NULL (existing
 // tasks keep theirs).
 //
@@ -1012,10 +1088,101 @@ gearman_return_t gearman_client_set_identifier(struct gearman_client_st *client,
                                                const char *id,
                                                size_t id_size);
 
+// `gearman_task_st *gearman_client_add_task(gearman_client_st *client, gearman_task_st *task, void *context, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_return_t *ret_ptr);`
+//
+// A SUBMIT_JOB task. Creates it (in `task` or on the heap) at the head of the client's list with the
+// client's callbacks and `context`, copying the workload; nothing is sent before
+// `gearman_client_run_tasks`. NULL + `*ret_ptr` = INVALID_ARGUMENT for an invalid client or
+// arguments (the caller's struct untouched).
+//
+// # Safety
+//
+// `client` NULL or a live client shell; `task` NULL or writable; strings NULL or C strings;
+// `workload` readable for `workload_size` bytes; `ret_ptr` NULL or writable.
+struct gearman_task_st *gearman_client_add_task(struct gearman_client_st *client,
+                                                struct gearman_task_st *task,
+                                                void *context,
+                                                const char *function_name,
+                                                const char *unique,
+                                                const void *workload,
+                                                size_t workload_size,
+                                                gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_high(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH task.
+//
+// # Safety
+//
+// As `gearman_client_add_task`.
+struct gearman_task_st *gearman_client_add_task_high(struct gearman_client_st *client,
+                                                     struct gearman_task_st *task,
+                                                     void *context,
+                                                     const char *function_name,
+                                                     const char *unique,
+                                                     const void *workload,
+                                                     size_t workload_size,
+                                                     gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_low(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW task.
+//
+// # Safety
+//
+// As `gearman_client_add_task`.
+struct gearman_task_st *gearman_client_add_task_low(struct gearman_client_st *client,
+                                                    struct gearman_task_st *task,
+                                                    void *context,
+                                                    const char *function_name,
+                                                    const char *unique,
+                                                    const void *workload,
+                                                    size_t workload_size,
+                                                    gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_BG task.
+//
+// # Safety
+//
+// As `gearman_client_add_task`.
+struct gearman_task_st *gearman_client_add_task_background(struct gearman_client_st *client,
+                                                           struct gearman_task_st *task,
+                                                           void *context,
+                                                           const char *function_name,
+                                                           const char *unique,
+                                                           const void *workload,
+                                                           size_t workload_size,
+                                                           gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_high_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH_BG task.
+//
+// # Safety
+//
+// As `gearman_client_add_task`.
+struct gearman_task_st *gearman_client_add_task_high_background(struct gearman_client_st *client,
+                                                                struct gearman_task_st *task,
+                                                                void *context,
+                                                                const char *function_name,
+                                                                const char *unique,
+                                                                const void *workload,
+                                                                size_t workload_size,
+                                                                gearman_return_t *ret_ptr);
+
+// `gearman_task_st *gearman_client_add_task_low_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW_BG task.
+//
+// # Safety
+//
+// As `gearman_client_add_task`.
+struct gearman_task_st *gearman_client_add_task_low_background(struct gearman_client_st *client,
+                                                               struct gearman_task_st *task,
+                                                               void *context,
+                                                               const char *function_name,
+                                                               const char *unique,
+                                                               const void *workload,
+                                                               size_t workload_size,
+                                                               gearman_return_t *ret_ptr);
+
 // `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
 //
 // A GET_STATUS task for `job_handle` (run by `run_tasks`; the status callback sees the answer).
-// Invalid client or NULL handle → NULL + INVALID_ARGUMENT (1.1.20 crashes on NULL).
+// Invalid client, NULL handle (1.1.20 crashes) or a handle of 64 bytes or more (1.1.20 truncates
+// it) → NULL + INVALID_ARGUMENT.
 //
 // # Safety
 //
@@ -1039,6 +1206,52 @@ struct gearman_task_st *gearman_client_add_task_status_by_unique(struct gearman_
                                                                  struct gearman_task_st *task_ptr,
                                                                  const char *unique_handle,
                                                                  gearman_return_t *ret_ptr);
+
+// `void *gearman_client_do(gearman_client_st *client, const char *function_name, const char *unique, const void *workload, size_t workload_size, size_t *result_size, gearman_return_t *ret_ptr);`
+//
+// Runs a foreground job (SUBMIT_JOB) to its end and returns WORK_DATA payloads + the WORK_COMPLETE
+// payload, NUL-terminated, from the workload malloc fn (libc by default; the caller frees it);
+// NULL with SUCCESS for an empty result. Failures: NULL and `*ret_ptr` = WORK_FAIL,
+// WORK_EXCEPTION, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT, server codes; IO_WAIT
+// on a non-blocking client (the job runs, its result is lost, as 1.1.20).
+//
+// # Safety
+//
+// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
+// `workload_size` bytes; out pointers NULL or writable.
+void *gearman_client_do(struct gearman_client_st *client,
+                        const char *function_name,
+                        const char *unique,
+                        const void *workload,
+                        size_t workload_size,
+                        size_t *result_size,
+                        gearman_return_t *ret_ptr);
+
+// `void *gearman_client_do_high(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_HIGH.
+//
+// # Safety
+//
+// As `gearman_client_do`.
+void *gearman_client_do_high(struct gearman_client_st *client,
+                             const char *function_name,
+                             const char *unique,
+                             const void *workload,
+                             size_t workload_size,
+                             size_t *result_size,
+                             gearman_return_t *ret_ptr);
+
+// `void *gearman_client_do_low(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_LOW.
+//
+// # Safety
+//
+// As `gearman_client_do`.
+void *gearman_client_do_low(struct gearman_client_st *client,
+                            const char *function_name,
+                            const char *unique,
+                            const void *workload,
+                            size_t workload_size,
+                            size_t *result_size,
+                            gearman_return_t *ret_ptr);
 
 // `gearman_status_t gearman_client_unique_status(gearman_client_st *client, const char *unique, size_t unique_length);`
 //
@@ -2107,6 +2320,18 @@ gearman_return_t gearman_client_job_status(gearman_client_st *client,
                                            uint32_t *numerator, uint32_t *denominator);
 gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell,
                                            gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_background(gearman_client_st *client,
+                                              const char *function_name, const char *unique,
+                                              const void *workload, size_t workload_size,
+                                              gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_high_background(gearman_client_st *client,
+                                                   const char *function_name, const char *unique,
+                                                   const void *workload, size_t workload_size,
+                                                   gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_low_background(gearman_client_st *client,
+                                                  const char *function_name, const char *unique,
+                                                  const void *workload, size_t workload_size,
+                                                  gearman_job_handle_t job_handle);
 #ifdef __cplusplus
 }
 #endif

@@ -708,39 +708,124 @@ pub unsafe extern "C" fn gearman_client_remove_servers(client: *mut gearman_clie
     with_client(client, (), |c| c.core.remove_servers())
 }
 
-macro_rules! callback_setters {
-    ($($(#[$doc:meta])* $name:ident => $slot:ident: $marker:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Stored in the client's callback table, copied into tasks created afterwards.
-        ///
-        /// # Safety
-        ///
-        /// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(client: *mut gearman_client_st, function: *mut $marker) {
-            with_client(client, (), |c| c.actions.$slot = function)
-        }
-    )*};
+/// `void gearman_client_set_workload_fn(gearman_client_st *client, gearman_workload_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_workload_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_workload_fn,
+) {
+    with_client(client, (), |c| c.actions.workload_fn = function)
 }
 
-callback_setters! {
-    /// `void gearman_client_set_workload_fn(gearman_client_st *client, gearman_workload_fn *function);`
-    gearman_client_set_workload_fn => workload_fn: gearman_workload_fn;
-    /// `void gearman_client_set_created_fn(gearman_client_st *client, gearman_created_fn *function);`
-    gearman_client_set_created_fn => created_fn: gearman_created_fn;
-    /// `void gearman_client_set_data_fn(gearman_client_st *client, gearman_data_fn *function);`
-    gearman_client_set_data_fn => data_fn: gearman_data_fn;
-    /// `void gearman_client_set_warning_fn(gearman_client_st *client, gearman_warning_fn *function);`
-    gearman_client_set_warning_fn => warning_fn: gearman_warning_fn;
-    /// `void gearman_client_set_status_fn(gearman_client_st *client, gearman_universal_status_fn *function);`
-    gearman_client_set_status_fn => status_fn: gearman_universal_status_fn;
-    /// `void gearman_client_set_complete_fn(gearman_client_st *client, gearman_complete_fn *function);`
-    gearman_client_set_complete_fn => complete_fn: gearman_complete_fn;
-    /// `void gearman_client_set_exception_fn(gearman_client_st *client, gearman_exception_fn *function);`
-    gearman_client_set_exception_fn => exception_fn: gearman_exception_fn;
-    /// `void gearman_client_set_fail_fn(gearman_client_st *client, gearman_fail_fn *function);`
-    gearman_client_set_fail_fn => fail_fn: gearman_fail_fn;
+/// `void gearman_client_set_created_fn(gearman_client_st *client, gearman_created_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_created_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_created_fn,
+) {
+    with_client(client, (), |c| c.actions.created_fn = function)
+}
+
+/// `void gearman_client_set_data_fn(gearman_client_st *client, gearman_data_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_data_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_data_fn,
+) {
+    with_client(client, (), |c| c.actions.data_fn = function)
+}
+
+/// `void gearman_client_set_warning_fn(gearman_client_st *client, gearman_warning_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_warning_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_warning_fn,
+) {
+    with_client(client, (), |c| c.actions.warning_fn = function)
+}
+
+/// `void gearman_client_set_status_fn(gearman_client_st *client, gearman_universal_status_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_status_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_universal_status_fn,
+) {
+    with_client(client, (), |c| c.actions.status_fn = function)
+}
+
+/// `void gearman_client_set_complete_fn(gearman_client_st *client, gearman_complete_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_complete_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_complete_fn,
+) {
+    with_client(client, (), |c| c.actions.complete_fn = function)
+}
+
+/// `void gearman_client_set_exception_fn(gearman_client_st *client, gearman_exception_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_exception_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_exception_fn,
+) {
+    with_client(client, (), |c| c.actions.exception_fn = function)
+}
+
+/// `void gearman_client_set_fail_fn(gearman_client_st *client, gearman_fail_fn *function);`
+///
+/// Stored in the client's callback table, copied into tasks created afterwards.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; `function` NULL or of the callback's type.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_set_fail_fn(
+    client: *mut gearman_client_st,
+    function: *mut gearman_fail_fn,
+) {
+    with_client(client, (), |c| c.actions.fail_fn = function)
 }
 
 /// `void gearman_client_clear_fn(gearman_client_st *client);` all 8 callbacks NULL (existing

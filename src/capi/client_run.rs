@@ -279,8 +279,8 @@ pub unsafe extern "C" fn gearman_client_echo(
 /// `gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell, gearman_job_handle_t job_handle);`
 ///
 /// Sends a WORK_FAIL request for the handle to every server, one reply each; gearmand answers
-/// JOB_NOT_FOUND (it only takes WORK_FAIL from the job's worker). NULL handle → INVALID_ARGUMENT
-/// (1.1.20 crashes).
+/// JOB_NOT_FOUND (it only takes WORK_FAIL from the job's worker). NULL handle (1.1.20 crashes) or
+/// one of 64 bytes or more → INVALID_ARGUMENT, before the server list is looked at.
 ///
 /// # Safety
 ///
@@ -304,6 +304,13 @@ pub unsafe extern "C" fn gearman_client_cancel_job(
                 ));
                 return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
             };
+            if let Err(e) = super::client_submit::check_handle("gearman_client_cancel_job", handle)
+            {
+                c.core.error_state_mut().reset();
+                let code = to_c(e.code());
+                c.record(e);
+                return code;
+            }
             match c.core.cancel_job(handle) {
                 Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
                 Err(e) => to_c(e.code()),

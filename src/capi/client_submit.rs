@@ -12,10 +12,13 @@ use super::boundary;
 use super::client::{client_ptr, gearman_client_st, ClientImpl};
 use super::client_run::drive;
 use super::error::to_c;
+use super::limits::GEARMAN_JOB_HANDLE_SIZE;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::status::{gearman_status_t, gearman_status_u, gearman_status_v1_t};
 use super::task::{attach_task, gearman_task_st};
-use crate::client::{Mode, NewTask, Priority, Request, Task, TaskKind};
+use crate::client::{
+    Mode, NewTask, Priority, Request, Task, TaskKind, MAX_FUNCTION_NAME, MAX_UNIQUE_INPUT,
+};
 use crate::error::{Error, ReturnCode};
 
 /// The validated arguments of a submission.
@@ -51,8 +54,22 @@ pub unsafe fn parse_args<'a>(
             ))
         }
     };
+    if function.len() > MAX_FUNCTION_NAME {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
+        ));
+    }
     // SAFETY: as above.
     let unique = unsafe { boundary::cstr_bytes(unique) };
+    if unique.is_some_and(|u| u.len() > MAX_UNIQUE_INPUT) {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
+        ));
+    }
     // SAFETY: forwarded caller guarantee.
     unsafe { workload_of(op, workload, size) }.map(|workload| Args {
         function,
@@ -80,6 +97,20 @@ pub unsafe fn workload_of<'a>(
     }
     // SAFETY: readable for `size` bytes (caller guarantee).
     Ok(unsafe { boundary::bytes_from(workload, size) })
+}
+
+/// Checks a job handle given by C: a handle the server assigned always fits
+/// `gearman_job_handle_t` (63 bytes and the NUL), so a longer one is refused with
+/// INVALID_ARGUMENT (1.1.20 truncates it or sends it as is).
+pub fn check_handle(op: &str, handle: &[u8]) -> Result<(), Error> {
+    if handle.len() >= GEARMAN_JOB_HANDLE_SIZE as usize {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "job handle longer than GEARMAN_JOB_HANDLE_SIZE - 1",
+        ));
+    }
+    Ok(())
 }
 
 /// Adds a task built from `t` and links it to a C shell. Errors are recorded on the client.
@@ -195,58 +226,215 @@ unsafe fn add_task(
     shell
 }
 
-macro_rules! add_task_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident, $background:literal;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Creates a task (in `task` or on the heap) at the head of the client's list with the
-        /// client's callbacks and `context`, copying the workload; nothing is sent before
-        /// `gearman_client_run_tasks`. NULL + `*ret_ptr` = INVALID_ARGUMENT for an invalid client or
-        /// arguments (the caller's struct untouched).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; `task` NULL or writable; strings NULL or C strings;
-        /// `workload` readable for `workload_size` bytes; `ret_ptr` NULL or writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            task: *mut gearman_task_st,
-            context: *mut c_void,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            ret_ptr: *mut GearmanReturn,
-        ) -> *mut gearman_task_st {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                add_task(client, task, context, function_name, unique, workload, workload_size,
-                    ret_ptr, Priority::$priority, $background)
-            }
-        }
-    )*};
+/// `gearman_task_st *gearman_client_add_task(gearman_client_st *client, gearman_task_st *task, void *context, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_return_t *ret_ptr);`
+///
+/// A SUBMIT_JOB task. Creates it (in `task` or on the heap) at the head of the client's list with the
+/// client's callbacks and `context`, copying the workload; nothing is sent before
+/// `gearman_client_run_tasks`. NULL + `*ret_ptr` = INVALID_ARGUMENT for an invalid client or
+/// arguments (the caller's struct untouched).
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; `task` NULL or writable; strings NULL or C strings;
+/// `workload` readable for `workload_size` bytes; `ret_ptr` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Normal,
+            false,
+        )
+    }
 }
 
-add_task_fns! {
-    /// `gearman_task_st *gearman_client_add_task(...)`: SUBMIT_JOB.
-    gearman_client_add_task => Normal, false;
-    /// `gearman_task_st *gearman_client_add_task_high(...)`: SUBMIT_JOB_HIGH.
-    gearman_client_add_task_high => High, false;
-    /// `gearman_task_st *gearman_client_add_task_low(...)`: SUBMIT_JOB_LOW.
-    gearman_client_add_task_low => Low, false;
-    /// `gearman_task_st *gearman_client_add_task_background(...)`: SUBMIT_JOB_BG.
-    gearman_client_add_task_background => Normal, true;
-    /// `gearman_task_st *gearman_client_add_task_high_background(...)`: SUBMIT_JOB_HIGH_BG.
-    gearman_client_add_task_high_background => High, true;
-    /// `gearman_task_st *gearman_client_add_task_low_background(...)`: SUBMIT_JOB_LOW_BG.
-    gearman_client_add_task_low_background => Low, true;
+/// `gearman_task_st *gearman_client_add_task_high(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_high(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::High,
+            false,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_low(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_low(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Low,
+            false,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Normal,
+            true,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_high_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_HIGH_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_high_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::High,
+            true,
+        )
+    }
+}
+
+/// `gearman_task_st *gearman_client_add_task_low_background(...)`: as `gearman_client_add_task`, a SUBMIT_JOB_LOW_BG task.
+///
+/// # Safety
+///
+/// As `gearman_client_add_task`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_add_task_low_background(
+    client: *mut gearman_client_st,
+    task: *mut gearman_task_st,
+    context: *mut c_void,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut gearman_task_st {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        add_task(
+            client,
+            task,
+            context,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            ret_ptr,
+            Priority::Low,
+            true,
+        )
+    }
 }
 
 /// `gearman_task_st *gearman_client_add_task_status(gearman_client_st *client, gearman_task_st *task, void *context, const char *job_handle, gearman_return_t *ret_ptr);`
 ///
 /// A GET_STATUS task for `job_handle` (run by `run_tasks`; the status callback sees the answer).
-/// Invalid client or NULL handle → NULL + INVALID_ARGUMENT (1.1.20 crashes on NULL).
+/// Invalid client, NULL handle (1.1.20 crashes) or a handle of 64 bytes or more (1.1.20 truncates
+/// it) → NULL + INVALID_ARGUMENT.
 ///
 /// # Safety
 ///
@@ -267,6 +455,12 @@ pub unsafe extern "C" fn gearman_client_add_task_status(
         }) else {
             return (std::ptr::null_mut(), ReturnCode::InvalidArgument);
         };
+        if let Err(e) = check_handle("gearman_client_add_task_status", handle) {
+            let code = e.code();
+            // SAFETY: live client.
+            unsafe { (*c).record(e) };
+            return (std::ptr::null_mut(), code);
+        }
         // SAFETY: live client.
         let id = unsafe { (*c).core.add_status_task(handle, Mode::Events) };
         // SAFETY: live client.
@@ -368,6 +562,13 @@ unsafe fn do_job(
     ret_ptr: *mut GearmanReturn,
     priority: Priority,
 ) -> *mut c_void {
+    // SAFETY: caller guarantee.
+    if unsafe { client_ptr(client) }.is_none() {
+        // 1.1.20 leaves `*result_size` untouched for an invalid client.
+        // SAFETY: writable out pointer (caller guarantee).
+        unsafe { boundary::write_out(ret_ptr, gearman_return_t::GEARMAN_INVALID_ARGUMENT.into()) };
+        return std::ptr::null_mut();
+    }
     // SAFETY: writable out pointer (caller guarantee).
     unsafe { boundary::write_out(result_size, 0) };
     let (result, size, rc) = boundary::guard(
@@ -473,46 +674,101 @@ unsafe fn do_job_on(
     }
 }
 
-macro_rules! do_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Runs a foreground job to its end and returns WORK_DATA payloads + the WORK_COMPLETE
-        /// payload, NUL-terminated, from the workload malloc fn (libc by default; the caller frees
-        /// it); NULL with SUCCESS for an empty result. Failures: NULL and `*ret_ptr` = WORK_FAIL,
-        /// WORK_EXCEPTION, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT, server codes;
-        /// IO_WAIT on a non-blocking client (the job runs, its result is lost, as 1.1.20).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
-        /// `workload_size` bytes; out pointers NULL or writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            result_size: *mut usize,
-            ret_ptr: *mut GearmanReturn,
-        ) -> *mut c_void {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                do_job(client, function_name, unique, workload, workload_size, result_size,
-                    ret_ptr, Priority::$priority)
-            }
-        }
-    )*};
+/// `void *gearman_client_do(gearman_client_st *client, const char *function_name, const char *unique, const void *workload, size_t workload_size, size_t *result_size, gearman_return_t *ret_ptr);`
+///
+/// Runs a foreground job (SUBMIT_JOB) to its end and returns WORK_DATA payloads + the WORK_COMPLETE
+/// payload, NUL-terminated, from the workload malloc fn (libc by default; the caller frees it);
+/// NULL with SUCCESS for an empty result. Failures: NULL and `*ret_ptr` = WORK_FAIL,
+/// WORK_EXCEPTION, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT, server codes; IO_WAIT
+/// on a non-blocking client (the job runs, its result is lost, as 1.1.20).
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
+/// `workload_size` bytes; out pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::Normal,
+        )
+    }
 }
 
-do_fns! {
-    /// `void *gearman_client_do(...)`: SUBMIT_JOB.
-    gearman_client_do => Normal;
-    /// `void *gearman_client_do_high(...)`: SUBMIT_JOB_HIGH.
-    gearman_client_do_high => High;
-    /// `void *gearman_client_do_low(...)`: SUBMIT_JOB_LOW.
-    gearman_client_do_low => Low;
+/// `void *gearman_client_do_high(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_HIGH.
+///
+/// # Safety
+///
+/// As `gearman_client_do`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_high(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::High,
+        )
+    }
+}
+
+/// `void *gearman_client_do_low(...)`: as `gearman_client_do`, submitted as SUBMIT_JOB_LOW.
+///
+/// # Safety
+///
+/// As `gearman_client_do`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_low(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    result_size: *mut usize,
+    ret_ptr: *mut GearmanReturn,
+) -> *mut c_void {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_job(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            result_size,
+            ret_ptr,
+            Priority::Low,
+        )
+    }
 }
 
 /// The body shared by the three `do_*background`.
@@ -628,51 +884,107 @@ unsafe fn do_background_on(
     }
 }
 
-macro_rules! do_background_fns {
-    ($($(#[$doc:meta])* $name:ident => $priority:ident;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// Submits a background job and waits for JOB_CREATED; the handle is copied into
-        /// `job_handle` (64 bytes, zero padded, if non-NULL) and the client's do-handle buffer.
-        /// Returns SUCCESS, INVALID_ARGUMENT, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION,
-        /// TIMEOUT or a server code (e.g. JOB_QUEUE_FULL).
-        ///
-        /// # Safety
-        ///
-        /// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable
-        /// for `workload_size` bytes; `job_handle` NULL or 64 writable bytes.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            client: *mut gearman_client_st,
-            function_name: *const c_char,
-            unique: *const c_char,
-            workload: *const c_void,
-            workload_size: usize,
-            job_handle: *mut c_char,
-        ) -> GearmanReturn {
-            // SAFETY: forwarded caller guarantee.
-            unsafe {
-                do_background(client, function_name, unique, workload, workload_size, job_handle,
-                    Priority::$priority)
-            }
-        }
-    )*};
+/// `gearman_return_t gearman_client_do_background(gearman_client_st *client, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_job_handle_t job_handle);`
+///
+/// Submits a background job (SUBMIT_JOB_BG) and waits for JOB_CREATED; the handle is copied into
+/// `job_handle` (64 bytes, zero padded, if non-NULL) and the client's do-handle buffer. Returns
+/// SUCCESS, INVALID_ARGUMENT, NO_SERVERS, COULD_NOT_CONNECT, LOST_CONNECTION, TIMEOUT or a server
+/// code (e.g. JOB_QUEUE_FULL).
+///
+/// The three `do_*background` are declared by hand in `header/epilogue.h`: cbindgen cannot spell
+/// the `gearman_job_handle_t` (`char[64]`) parameter.
+///
+/// # Safety
+///
+/// `client` NULL or a live client shell; strings NULL or C strings; `workload` readable for
+/// `workload_size` bytes; `job_handle` NULL or 64 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::Normal,
+        )
+    }
 }
 
-do_background_fns! {
-    /// `gearman_return_t gearman_client_do_background(...)`: SUBMIT_JOB_BG.
-    gearman_client_do_background => Normal;
-    /// `gearman_return_t gearman_client_do_high_background(...)`: SUBMIT_JOB_HIGH_BG.
-    gearman_client_do_high_background => High;
-    /// `gearman_return_t gearman_client_do_low_background(...)`: SUBMIT_JOB_LOW_BG.
-    gearman_client_do_low_background => Low;
+/// `gearman_return_t gearman_client_do_high_background(...)`: as `gearman_client_do_background`, submitted as
+/// SUBMIT_JOB_HIGH_BG.
+///
+/// # Safety
+///
+/// As `gearman_client_do_background`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_high_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::High,
+        )
+    }
+}
+
+/// `gearman_return_t gearman_client_do_low_background(...)`: as `gearman_client_do_background`, submitted as
+/// SUBMIT_JOB_LOW_BG.
+///
+/// # Safety
+///
+/// As `gearman_client_do_background`.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_client_do_low_background(
+    client: *mut gearman_client_st,
+    function_name: *const c_char,
+    unique: *const c_char,
+    workload: *const c_void,
+    workload_size: usize,
+    job_handle: *mut c_char,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        do_background(
+            client,
+            function_name,
+            unique,
+            workload,
+            workload_size,
+            job_handle,
+            Priority::Low,
+        )
+    }
 }
 
 /// `gearman_return_t gearman_client_job_status(gearman_client_st *client, const gearman_job_handle_t job_handle, bool *is_known, bool *is_running, uint32_t *numerator, uint32_t *denominator);`
 ///
 /// GET_STATUS for the handle, blocking. Fills each non-NULL output; with both flag pointers NULL
 /// the answer is encoded in the return: IN_PROGRESS (running), JOB_EXISTS (known), else SUCCESS.
-/// On failure the outputs are false/0. NULL handle → INVALID_ARGUMENT (1.1.20 crashes).
+/// On failure the outputs are false/0, except for an invalid client (left untouched, as 1.1.20).
+/// NULL handle (1.1.20 crashes) or one of 64 bytes or more → INVALID_ARGUMENT before any I/O.
 ///
 /// # Safety
 ///
@@ -686,6 +998,11 @@ pub unsafe extern "C" fn gearman_client_job_status(
     numerator: *mut u32,
     denominator: *mut u32,
 ) -> GearmanReturn {
+    // SAFETY: caller guarantee.
+    if unsafe { client_ptr(client) }.is_none() {
+        // 1.1.20 leaves the outputs untouched for an invalid client.
+        return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
+    }
     let (rc, known, running, num, den) = boundary::guard(
         (
             gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
@@ -712,6 +1029,11 @@ pub unsafe extern "C" fn gearman_client_job_status(
                 ));
                 return fail(gearman_return_t::GEARMAN_INVALID_ARGUMENT.into());
             };
+            if let Err(e) = check_handle("gearman_client_job_status", handle) {
+                let code = to_c(e.code());
+                cl.record(e);
+                return fail(code);
+            }
             let id = cl.core.add_status_task(handle, Mode::Collect);
             // SAFETY: live client for the whole call.
             let r = unsafe { run_internal_id(c, id) };

@@ -36,3 +36,6 @@ pub mod task_attr;
 pub mod util;
 pub mod worker;
 pub mod worker_functions;
+
+#[cfg(test)]
+mod panic_guard_tests;

@@ -10,6 +10,18 @@ gearman_return_t gearman_client_job_status(gearman_client_st *client,
                                            uint32_t *numerator, uint32_t *denominator);
 gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell,
                                            gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_background(gearman_client_st *client,
+                                              const char *function_name, const char *unique,
+                                              const void *workload, size_t workload_size,
+                                              gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_high_background(gearman_client_st *client,
+                                                   const char *function_name, const char *unique,
+                                                   const void *workload, size_t workload_size,
+                                                   gearman_job_handle_t job_handle);
+gearman_return_t gearman_client_do_low_background(gearman_client_st *client,
+                                                  const char *function_name, const char *unique,
+                                                  const void *workload, size_t workload_size,
+                                                  gearman_job_handle_t job_handle);
 #ifdef __cplusplus
 }
 #endif
