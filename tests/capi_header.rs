@@ -309,3 +309,52 @@ fn every_declaration_is_compatible_with_the_upstream_prototype() {
         ],
     );
 }
+
+/// Every C program of the project (examples, differential programs, C ABI tests), which the
+/// other tests build against Debian's headers, also builds against ours with warnings as errors
+/// and links against our library: a function missing from our header, or declared with another
+/// type, fails here.
+#[test]
+fn every_project_c_program_builds_against_our_headers_and_library() {
+    let scratch = Scratch::new("header-programs");
+    let lib = our_lib_dir(&scratch);
+    let inc = format!("-I{}", our_include().display());
+    let lib_arg = format!("-L{}", lib.display());
+    let sources = project_c_programs();
+    assert!(sources.len() >= 15, "too few C programs found: {sources:?}");
+    let mut failures = Vec::new();
+    for source in &sources {
+        let out = scratch.path("program");
+        // The flags of c-examples/Makefile and tests/cprog (which need _DEFAULT_SOURCE, pthreads).
+        let result = std::process::Command::new(cc())
+            .args([
+                "-std=c99",
+                "-D_DEFAULT_SOURCE",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pthread",
+                inc.as_str(),
+                "-o",
+            ])
+            .arg(&out)
+            .arg(source)
+            .args([lib_arg.as_str(), "-lgearman"])
+            .output()
+            .expect("run the C compiler");
+        if !result.status.success() {
+            failures.push(format!(
+                "{}:\n{}",
+                source.display(),
+                String::from_utf8_lossy(&result.stderr)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} C programs do not build against include/ and our library:\n{}",
+        failures.len(),
+        sources.len(),
+        failures.join("\n")
+    );
+}

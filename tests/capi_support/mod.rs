@@ -134,6 +134,25 @@ pub fn build_c(
     compile(&cc(), &refs);
 }
 
+/// The C sources of the project that are programs using the public API: `c-examples/*.c`,
+/// `tests/cprog/*.c` and `tests/c/*.c`, sorted.
+pub fn project_c_programs() -> Vec<PathBuf> {
+    let mut sources = Vec::new();
+    for dir in ["c-examples", "tests/cprog", "tests/c"] {
+        let dir = root().join(dir);
+        for entry in
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "c") {
+                sources.push(path);
+            }
+        }
+    }
+    sources.sort();
+    sources
+}
+
 /// Runs a program with `LD_LIBRARY_PATH` set to `lib_dir` (or unset), returning stdout; panics on
 /// a non-zero exit.
 pub fn run(program: &Path, args: &[&str], lib_dir: Option<&Path>) -> String {
