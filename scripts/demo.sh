@@ -15,10 +15,15 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$build/gearmand" -p "$port" -L 127.0.0.1 --log-file=none &
 server=$!
 worker=
+# `wait` on a killed process answers 143: under `set -e` that must not end the trap before the
+# server is stopped.
 cleanup() {
-  [ -n "$worker" ] && kill "$worker" 2>/dev/null && wait "$worker" 2>/dev/null
-  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  return 0
+  if [ -n "$worker" ]; then
+    kill "$worker" 2>/dev/null || true
+    wait "$worker" 2>/dev/null || true
+  fi
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
 }
 trap cleanup EXIT
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
