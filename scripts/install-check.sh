@@ -6,9 +6,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d)
 server=
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
   rm -rf "$stage"
-  return 0
 }
 trap cleanup EXIT
 make -s -C "$root" install PREFIX=/opt/gearman-check DESTDIR="$stage" >/dev/null
@@ -33,5 +35,5 @@ got=$("$stage/reverse_client" -p "$port" -t 10000 "installed")
 wait "$worker"
 loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$stage/reverse_client" | awk '/libgearman.so.8/ {print $3}')
 case "$loaded" in "$prefix"/lib/*) ;; *) echo "install-check: loaded $loaded"; exit 1 ;; esac
-[ "$got" = dellatsni ] || { echo "install-check: got '$got'"; exit 1; }
+[ "$got" = "Result: dellatsni" ] || { echo "install-check: got '$got'"; exit 1; }
 echo "install-check: 1 passed, 0 failed"
