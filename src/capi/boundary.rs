@@ -64,6 +64,42 @@ pub trait Shell: Sized {
     fn is_allocated(&self) -> bool;
 }
 
+/// Implements [`Shell`] for a struct laid out as upstream's client, worker and job shells:
+/// `{ struct { bool is_allocated; bool is_initialized; } options; void *_impl; }`.
+macro_rules! impl_shell {
+    ($shell:ty) => {
+        impl $crate::capi::boundary::Shell for $shell {
+            fn empty() -> Self {
+                Self {
+                    options: Default::default(),
+                    _impl: std::ptr::null_mut(),
+                }
+            }
+
+            fn impl_ptr(&self) -> *mut std::ffi::c_void {
+                self._impl
+            }
+
+            fn attach(&mut self, implementation: *mut std::ffi::c_void, is_allocated: bool) {
+                self.options.is_allocated = is_allocated;
+                self.options.is_initialized = true;
+                self._impl = implementation;
+            }
+
+            fn detach(&mut self) {
+                self.options.is_allocated = false;
+                self.options.is_initialized = false;
+                self._impl = std::ptr::null_mut();
+            }
+
+            fn is_allocated(&self) -> bool {
+                self.options.is_allocated
+            }
+        }
+    };
+}
+pub(crate) use impl_shell;
+
 /// The implementation pointer of a shell, or `None` for an invalid object (NULL or NULL `_impl`).
 ///
 /// # Safety

@@ -8,7 +8,7 @@
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
-use super::boundary::{self, Shell};
+use super::boundary;
 use super::client::{
     gearman_client_add_options, gearman_client_add_server, gearman_client_create,
     gearman_client_free, gearman_client_set_log_fn, gearman_client_set_namespace,
@@ -38,34 +38,7 @@ pub struct gearman_job_st {
     pub _impl: *mut c_void,
 }
 
-impl Shell for gearman_job_st {
-    fn empty() -> Self {
-        Self {
-            options: Default::default(),
-            _impl: std::ptr::null_mut(),
-        }
-    }
-
-    fn impl_ptr(&self) -> *mut c_void {
-        self._impl
-    }
-
-    fn attach(&mut self, implementation: *mut c_void, is_allocated: bool) {
-        self.options.is_allocated = is_allocated;
-        self.options.is_initialized = true;
-        self._impl = implementation;
-    }
-
-    fn detach(&mut self) {
-        self.options.is_allocated = false;
-        self.options.is_initialized = false;
-        self._impl = std::ptr::null_mut();
-    }
-
-    fn is_allocated(&self) -> bool {
-        self.options.is_allocated
-    }
-}
+boundary::impl_shell!(gearman_job_st);
 
 /// What `_impl` of a `gearman_job_st` points to.
 pub struct JobImpl {

@@ -37,34 +37,7 @@ pub struct gearman_worker_st {
     pub _impl: *mut c_void,
 }
 
-impl Shell for gearman_worker_st {
-    fn empty() -> Self {
-        Self {
-            options: Default::default(),
-            _impl: std::ptr::null_mut(),
-        }
-    }
-
-    fn impl_ptr(&self) -> *mut c_void {
-        self._impl
-    }
-
-    fn attach(&mut self, implementation: *mut c_void, is_allocated: bool) {
-        self.options.is_allocated = is_allocated;
-        self.options.is_initialized = true;
-        self._impl = implementation;
-    }
-
-    fn detach(&mut self) {
-        self.options.is_allocated = false;
-        self.options.is_initialized = false;
-        self._impl = std::ptr::null_mut();
-    }
-
-    fn is_allocated(&self) -> bool {
-        self.options.is_allocated
-    }
-}
+boundary::impl_shell!(gearman_worker_st);
 
 /// A C callback registered for a function: the `gearman_function_t` and its context. The core's
 /// registry refers to it as `Callback::Foreign(index into WorkerImpl::functions)`.
