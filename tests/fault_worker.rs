@@ -1,0 +1,176 @@
+//! Worker resilience end to end (the C worker of tests/c on our library, and on Debian's for a
+//! recorded baseline): one of two servers killed, the worker's CPU while it is down, the
+//! server restarted and the worker registered there again, a job whose server vanished while
+//! it ran. Every job is counted.
+
+mod capi_support;
+mod common;
+mod fault_support;
+
+use common::TestServer;
+use fault_support::{
+    c_worker, debian_lib_present, proc_cpu, wait_until, worker_runs, CProc, Ledger, Lib,
+};
+use gearman::Client;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+fn client_for(server: &TestServer, timeout_ms: i32) -> Client {
+    let mut c = Client::new();
+    c.add_server("127.0.0.1", server.port).expect("add");
+    c.set_timeout(timeout_ms);
+    c
+}
+
+/// The `workers` line of the worker named `id` on `server`, if it is connected.
+fn worker_line(server: &TestServer, id: &str) -> Option<String> {
+    let listing = server.connect().admin_list("workers");
+    listing
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(id))
+        .map(str::to_string)
+}
+
+struct Outcome {
+    ledger: Ledger,
+    cpu_share_while_down: f64,
+    reregistered_after: Option<Duration>,
+}
+
+fn worker_through_a_restart(lib: Lib) -> Outcome {
+    let mut a = TestServer::start(&[]);
+    let b = TestServer::start(&[]);
+    let id = format!("fw-{lib:?}");
+    let w: CProc = c_worker(
+        &format!("{},{}", a.addr(), b.addr()),
+        "echo",
+        0,
+        30,
+        &id,
+        lib,
+    );
+    let registered = |s: &TestServer| {
+        wait_until(Duration::from_secs(15), || {
+            worker_line(s, &id).is_some_and(|l| l.ends_with(": echo"))
+        })
+    };
+    assert!(registered(&a) && registered(&b), "worker not registered");
+    let mut ids = Vec::new();
+    let mut outcomes = HashMap::new();
+    let mut run = |s: &TestServer, tag: &str, n: usize| {
+        let mut c = client_for(s, 10_000);
+        for i in 0..n {
+            let job = format!("{tag}-{lib:?}-{i}");
+            let ok = c.do_job("echo", job.as_bytes()).as_deref() == Ok(job.as_bytes());
+            outcomes.insert(job.clone(), ok);
+            ids.push(job);
+        }
+    };
+    run(&a, "a-up", 10);
+    run(&b, "b-up", 10);
+    let port = a.port;
+    a.signal("KILL");
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some());
+    drop(a);
+    // Still serving the other server.
+    run(&b, "b-while-a-down", 10);
+    // Idle with one server down: the reconnection attempts must not spin.
+    let cpu0 = proc_cpu(w.pid());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let cpu_share_while_down = (proc_cpu(w.pid()) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+    let a = TestServer::start_on_port(port, &[]);
+    let back = Instant::now();
+    let reregistered_after = if registered(&a) {
+        Some(back.elapsed())
+    } else {
+        None
+    };
+    if reregistered_after.is_some() {
+        run(&a, "a-restarted", 10);
+    }
+    run(&b, "b-end", 10);
+    let runs = worker_runs(&w.out.snapshot(), "start");
+    let ledger = Ledger::account(&ids, &outcomes, &runs);
+    ledger.print(&format!("worker-server-restart ({lib:?})"));
+    eprintln!(
+        "FIGURES worker-server-restart ({lib:?}): CPU while a server is down {:.2}% of wall time; \
+         re-registered after {reregistered_after:?}",
+        cpu_share_while_down * 100.0
+    );
+    Outcome {
+        ledger,
+        cpu_share_while_down,
+        reregistered_after,
+    }
+}
+
+#[test]
+fn c_worker_keeps_serving_and_reregisters_after_a_restart() {
+    let o = worker_through_a_restart(Lib::Ours);
+    o.ledger.assert_sound("worker-server-restart");
+    assert_eq!(o.ledger.completed, 50, "{:?}", o.ledger);
+    assert!(o.reregistered_after.is_some(), "did not register again");
+    // A generous bound: an idle worker waiting for a reconnection uses next to no CPU.
+    assert!(
+        o.cpu_share_while_down < 0.10,
+        "worker used {:.1}% CPU while a server was down",
+        o.cpu_share_while_down * 100.0
+    );
+}
+
+/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+#[test]
+fn c_worker_restart_baseline_1_1_20() {
+    if !debian_lib_present() {
+        eprintln!("SKIPPED: Debian's libgearman.so.8 is not installed");
+        return;
+    }
+    let o = worker_through_a_restart(Lib::Debian);
+    eprintln!(
+        "baseline only: {:?}, cpu {:.1}%, re-registered {:?}",
+        o.ledger,
+        o.cpu_share_while_down * 100.0,
+        o.reregistered_after
+    );
+}
+
+#[test]
+fn a_job_whose_server_vanished_mid_work_is_not_reported_twice() {
+    let mut a = TestServer::start(&[]);
+    let port = a.port;
+    let w = c_worker(&a.addr(), "echo", 1500, 0, "fw-vanish", Lib::Ours);
+    let mut c = client_for(&a, 20_000);
+    let r = std::thread::scope(|s| {
+        let call = s.spawn(|| c.do_job("echo", b"vanish"));
+        assert!(
+            w.out.wait(Duration::from_secs(10), |l| l
+                .iter()
+                .any(|x| x == "start vanish")),
+            "job not started"
+        );
+        a.signal("KILL");
+        call.join().expect("call")
+    });
+    // The client is told; nothing is retried behind its back (the job had been created).
+    assert_eq!(
+        r.expect_err("server died").code(),
+        gearman::ReturnCode::LostConnection
+    );
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some());
+    drop(a);
+    let a = TestServer::start_on_port(port, &[]);
+    assert!(
+        wait_until(Duration::from_secs(15), || worker_line(&a, "fw-vanish").is_some()),
+        "worker did not come back"
+    );
+    let mut c = client_for(&a, 20_000);
+    assert_eq!(c.do_job("echo", b"after").expect("after"), b"after");
+    let runs = worker_runs(&w.out.snapshot(), "start");
+    assert_eq!(runs.get("vanish"), Some(&1), "{runs:?}");
+    assert_eq!(runs.get("after"), Some(&1), "{runs:?}");
+    // The new server never saw the old handle: nothing was reported to it, so no stray
+    // result or error is logged there and no job is left.
+    let jobs = a.connect().admin_list("show jobs");
+    assert_eq!(jobs, ".\n", "{jobs}");
+}
