@@ -3,7 +3,9 @@
 //! the CPU time and RSS of a process read from /proc.
 #![allow(dead_code)]
 
-use crate::capi_support::{build_c, our_include, our_lib_dir, Scratch, DEBIAN_LIB};
+use crate::capi_support::{
+    build_c, our_include, our_lib_dir, Scratch, DEBIAN_HEADER, DEBIAN_LIB,
+};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -39,17 +41,23 @@ fn built() -> &'static Built {
         let lib_dir = our_lib_dir(&scratch);
         let worker = scratch.path("fault_worker");
         let client = scratch.path("fault_client");
+        // Built as a 1.1.20 user builds them (Debian's header when installed), linked with ours.
+        let include = if Path::new(DEBIAN_HEADER).exists() {
+            None
+        } else {
+            Some(our_include())
+        };
         build_c(
             "fault_worker.c",
             "gnu99",
-            Some(&our_include()),
+            include.as_deref(),
             Some(&lib_dir),
             &worker,
         );
         build_c(
             "fault_client.c",
             "gnu99",
-            Some(&our_include()),
+            include.as_deref(),
             Some(&lib_dir),
             &client,
         );
