@@ -47,7 +47,10 @@ fn wait_registered(server: &TestServer) {
 
 fn kill_server(s: &mut TestServer) {
     s.signal("KILL");
-    assert!(s.wait_exit(Duration::from_secs(5)).is_some(), "still running");
+    assert!(
+        s.wait_exit(Duration::from_secs(5)).is_some(),
+        "still running"
+    );
 }
 
 /// The preferred (first tried) and the other server of a client given "a,b".
@@ -174,9 +177,9 @@ fn c_client_failover(lib: Lib) -> Ledger {
         let want = sent;
         if wait {
             assert!(
-                client.out.wait(Duration::from_secs(30), |l| client_results(l)
-                    .len()
-                    >= want),
+                client
+                    .out
+                    .wait(Duration::from_secs(30), |l| client_results(l).len() >= want),
                 "call {want} did not return: {}",
                 client.stderr()
             );
@@ -200,9 +203,9 @@ fn c_client_failover(lib: Lib) -> Ledger {
     assert!(pref.wait_exit(Duration::from_secs(5)).is_some());
     drop(pref);
     assert!(
-        client.out.wait(Duration::from_secs(30), |l| client_results(l)
-            .len()
-            >= want),
+        client
+            .out
+            .wait(Duration::from_secs(30), |l| client_results(l).len() >= want),
         "the call did not return after its server died: {}",
         client.stderr()
     );
@@ -212,9 +215,9 @@ fn c_client_failover(lib: Lib) -> Ledger {
         step(&mut client, true);
     }
     drop(client.stdin.take());
-    assert!(client.out.wait(Duration::from_secs(30), |l| l
-        .iter()
-        .any(|x| x == "end")));
+    assert!(client
+        .out
+        .wait(Duration::from_secs(30), |l| l.iter().any(|x| x == "end")));
     let results = client_results(&client.out.snapshot());
     let ids: Vec<String> = results.iter().map(|r| r.0.clone()).collect();
     let outcomes: HashMap<String, bool> = results
@@ -256,9 +259,9 @@ fn c_client_timeout_with_a_hung_server() {
     let start = Instant::now();
     client.send_line("go");
     assert!(
-        client.out.wait(Duration::from_secs(10), |l| l
-            .iter()
-            .any(|x| x == "end")),
+        client
+            .out
+            .wait(Duration::from_secs(10), |l| l.iter().any(|x| x == "end")),
         "the call hung: {}",
         client.stderr()
     );

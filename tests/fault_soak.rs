@@ -146,9 +146,8 @@ fn c_worker_and_client_under_valgrind() {
     let (wlog, clog) = (dir.join("worker.log"), dir.join("client.log"));
     let mut w = c_worker_valgrind(&s.addr(), "echo", &wlog);
     assert!(
-        w.out.wait(Duration::from_secs(120), |l| l
-            .iter()
-            .any(|x| x == "ready")),
+        w.out
+            .wait(Duration::from_secs(120), |l| l.iter().any(|x| x == "ready")),
         "worker under valgrind did not start: {}",
         w.stderr()
     );

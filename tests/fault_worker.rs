@@ -9,7 +9,8 @@ mod fault_support;
 
 use common::TestServer;
 use fault_support::{
-    c_worker, debian_lib_present, proc_cpu, wait_until, worker_runs, CProc, Ledger, Lib,
+    c_worker, debian_lib_present, proc_cpu, wait_for_starts, wait_until, worker_runs, CProc,
+    Ledger, Lib,
 };
 use gearman::Client;
 use std::collections::HashMap;
@@ -49,8 +50,10 @@ fn worker_through_a_restart(lib: Lib) -> Outcome {
         &id,
         lib,
     );
+    // 1.1.20 may never register again: its baseline run waits less.
+    let patience = Duration::from_secs(if lib == Lib::Ours { 15 } else { 6 });
     let registered = |s: &TestServer| {
-        wait_until(Duration::from_secs(15), || {
+        wait_until(patience, || {
             worker_line(s, &id).is_some_and(|l| l.ends_with(": echo"))
         })
     };
@@ -78,7 +81,8 @@ fn worker_through_a_restart(lib: Lib) -> Outcome {
     let cpu0 = proc_cpu(w.pid());
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(3));
-    let cpu_share_while_down = (proc_cpu(w.pid()) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+    let cpu_share_while_down =
+        (proc_cpu(w.pid()) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
     let a = TestServer::start_on_port(port, &[]);
     let back = Instant::now();
     let reregistered_after = if registered(&a) {
@@ -90,6 +94,7 @@ fn worker_through_a_restart(lib: Lib) -> Outcome {
         run(&a, "a-restarted", 10);
     }
     run(&b, "b-end", 10);
+    wait_for_starts(&w, outcomes.values().filter(|&&ok| ok).count());
     let runs = worker_runs(&w.out.snapshot(), "start");
     let ledger = Ledger::account(&ids, &outcomes, &runs);
     ledger.print(&format!("worker-server-restart ({lib:?})"));
@@ -161,11 +166,13 @@ fn a_job_whose_server_vanished_mid_work_is_not_reported_twice() {
     drop(a);
     let a = TestServer::start_on_port(port, &[]);
     assert!(
-        wait_until(Duration::from_secs(15), || worker_line(&a, "fw-vanish").is_some()),
+        wait_until(Duration::from_secs(15), || worker_line(&a, "fw-vanish")
+            .is_some()),
         "worker did not come back"
     );
     let mut c = client_for(&a, 20_000);
     assert_eq!(c.do_job("echo", b"after").expect("after"), b"after");
+    wait_for_starts(&w, 2);
     let runs = worker_runs(&w.out.snapshot(), "start");
     assert_eq!(runs.get("vanish"), Some(&1), "{runs:?}");
     assert_eq!(runs.get("after"), Some(&1), "{runs:?}");
@@ -173,4 +180,55 @@ fn a_job_whose_server_vanished_mid_work_is_not_reported_twice() {
     // result or error is logged there and no job is left.
     let jobs = a.connect().admin_list("show jobs");
     assert_eq!(jobs, ".\n", "{jobs}");
+}
+
+/// The classic complaint: a worker whose only server restarts. Returns (CPU share while the
+/// server was down, whether it served a job on the restarted server).
+fn only_server_restarts(lib: Lib) -> (f64, bool) {
+    let mut s = TestServer::start(&[]);
+    let port = s.port;
+    let id = format!("solo-{lib:?}");
+    let w = c_worker(&s.addr(), "echo", 0, 0, &id, lib);
+    let mut c = client_for(&s, 10_000);
+    assert_eq!(c.do_job("echo", b"solo-1").expect("first"), b"solo-1");
+    s.signal("KILL");
+    assert!(s.wait_exit(Duration::from_secs(5)).is_some());
+    drop(s);
+    let cpu0 = proc_cpu(w.pid());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let share = (proc_cpu(w.pid()) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+    let s = TestServer::start_on_port(port, &[]);
+    let patience = Duration::from_secs(if lib == Lib::Ours { 15 } else { 6 });
+    let back = wait_until(patience, || {
+        worker_line(&s, &id).is_some_and(|l| l.ends_with(": echo"))
+    });
+    let served = back && {
+        let mut c = client_for(&s, 10_000);
+        c.do_job("echo", b"solo-2").as_deref() == Ok(&b"solo-2"[..])
+    };
+    eprintln!(
+        "FIGURES only-server-restart ({lib:?}): CPU while down {:.2}% of wall time; \
+         registered again and served: {served}",
+        share * 100.0
+    );
+    (share, served)
+}
+
+#[test]
+fn a_worker_whose_only_server_restarts_does_not_spin_and_comes_back() {
+    let (share, served) = only_server_restarts(Lib::Ours);
+    assert!(share < 0.10, "worker used {:.1}% CPU", share * 100.0);
+    assert!(served, "the worker did not serve the restarted server");
+}
+
+/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+#[test]
+fn only_server_restart_baseline_1_1_20() {
+    if !debian_lib_present() {
+        eprintln!("SKIPPED: Debian's libgearman.so.8 is not installed");
+        return;
+    }
+    let (share, served) = only_server_restarts(Lib::Debian);
+    eprintln!("baseline only: cpu {:.1}%, served {served}", share * 100.0);
 }

@@ -3,9 +3,7 @@
 //! the CPU time and RSS of a process read from /proc.
 #![allow(dead_code)]
 
-use crate::capi_support::{
-    build_c, our_include, our_lib_dir, Scratch, DEBIAN_HEADER, DEBIAN_LIB,
-};
+use crate::capi_support::{build_c, our_include, our_lib_dir, Scratch, DEBIAN_HEADER, DEBIAN_LIB};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -286,6 +284,15 @@ pub fn client_results(lines: &[String]) -> Vec<(String, String, u64, String)> {
             Some((id, rc, ms, f.next().unwrap_or("").to_string()))
         })
         .collect()
+}
+
+/// Waits until a worker has printed at least `n` "start" lines (a client can get its result
+/// before the test's reader thread has seen the worker's line).
+pub fn wait_for_starts(w: &CProc, n: usize) {
+    let ok = w.out.wait(Duration::from_secs(10), |l| {
+        l.iter().filter(|x| x.starts_with("start ")).count() >= n
+    });
+    assert!(ok, "the worker printed fewer than {n} start lines");
 }
 
 /// How often each workload was started and finished by fault_worker processes.
