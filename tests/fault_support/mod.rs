@@ -136,6 +136,9 @@ impl CProc {
             }
             None => Command::new(program),
         };
+        if valgrind.is_some() {
+            cmd.env("FAULT_WORKER_STOPPABLE", "1");
+        }
         cmd.args(args)
             .env("LD_LIBRARY_PATH", lib_path(lib))
             .stdin(Stdio::piped())
