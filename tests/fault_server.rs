@@ -28,11 +28,11 @@ fn client_for(server: &TestServer) -> Client {
     c
 }
 
-/// Runs `ids` as foreground jobs, one client thread each; returns each id's outcome.
-fn submit_all(
-    server: &TestServer,
-    ids: &[String],
-) -> Vec<std::thread::JoinHandle<(String, Result<Vec<u8>, ReturnCode>)>> {
+/// A foreground call on its own thread: its job id and how it ended.
+type Call = std::thread::JoinHandle<(String, Result<Vec<u8>, ReturnCode>)>;
+
+/// Runs `ids` as foreground jobs, one client thread each.
+fn submit_all(server: &TestServer, ids: &[String]) -> Vec<Call> {
     ids.iter()
         .map(|id| {
             let mut c = client_for(server);
