@@ -232,3 +232,87 @@ fn only_server_restart_baseline_1_1_20() {
     let (share, served) = only_server_restarts(Lib::Debian);
     eprintln!("baseline only: cpu {:.1}%, served {served}", share * 100.0);
 }
+
+/// Reads request packets from `s` until `until` arrives or `limit` passes: (type, payload).
+fn read_requests(s: &mut std::net::TcpStream, until: u32, limit: Duration) -> Vec<(u32, Vec<u8>)> {
+    use std::io::Read;
+    let end = Instant::now() + limit;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    while Instant::now() < end {
+        let mut chunk = [0u8; 4096];
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => {}
+        }
+        while buf.len() >= 12 {
+            let kind = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let len = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize;
+            if buf.len() < 12 + len {
+                break;
+            }
+            assert_eq!(&buf[..4], b"\0REQ", "not a request");
+            out.push((kind, buf[12..12 + len].to_vec()));
+            buf.drain(..12 + len);
+        }
+        if out.iter().any(|(k, _)| *k == until) {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn reregistration_replays_the_client_id_and_can_do_timeout() {
+    const SET_CLIENT_ID: u32 = 22;
+    const CAN_DO_TIMEOUT: u32 = 23;
+    const GRAB_JOB: u32 = 9;
+    const GRAB_JOB_UNIQ: u32 = 30;
+    const GRAB_JOB_ALL: u32 = 39;
+    let mut a = TestServer::start(&[]);
+    let port = a.port;
+    let w = c_worker(&a.addr(), "echo", 0, 30, "fw-replay", Lib::Ours);
+    assert!(wait_until(Duration::from_secs(15), || worker_line(
+        &a,
+        "fw-replay"
+    )
+    .is_some()));
+    a.signal("KILL");
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some());
+    drop(a);
+    // A bare listener takes the port and records what the worker says on reconnecting.
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).expect("rebind the port");
+    l.set_nonblocking(true).expect("nonblocking");
+    let mut conn = None;
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            conn = l.accept().ok().map(|(s, _)| s);
+            conn.is_some()
+        }),
+        "the worker did not reconnect"
+    );
+    let mut s = conn.expect("connection");
+    s.set_nonblocking(false).expect("blocking");
+    let reqs = read_requests(&mut s, GRAB_JOB_ALL, Duration::from_secs(3));
+    let kinds: Vec<u32> = reqs.iter().map(|r| r.0).collect();
+    assert!(
+        reqs.contains(&(SET_CLIENT_ID, b"fw-replay".to_vec())),
+        "{kinds:?}"
+    );
+    assert!(
+        reqs.contains(&(CAN_DO_TIMEOUT, b"echo\x0030".to_vec())),
+        "{kinds:?}"
+    );
+    // Registrations come before the first grab.
+    let first_grab = kinds
+        .iter()
+        .position(|k| [GRAB_JOB, GRAB_JOB_UNIQ, GRAB_JOB_ALL].contains(k));
+    let reg = kinds.iter().position(|&k| k == CAN_DO_TIMEOUT);
+    if let (Some(g), Some(r)) = (first_grab, reg) {
+        assert!(r < g, "{kinds:?}");
+    }
+    drop(w);
+}
