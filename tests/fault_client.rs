@@ -272,3 +272,43 @@ fn c_client_timeout_with_a_hung_server() {
     assert!(start.elapsed() < Duration::from_secs(10));
     server.signal("CONT");
 }
+
+/// Background jobs: one acknowledged by a server that then dies stays that server's (lost with
+/// it, never resubmitted elsewhere); one the dying server had not acknowledged goes to the next
+/// server in the same call.
+#[test]
+fn background_jobs_belong_to_the_server_that_acknowledged_them() {
+    let (mut pref, other, list) =
+        split_by_preference(TestServer::start(&[]), TestServer::start(&[]));
+    let mut c = Client::new();
+    c.add_servers(&list).expect("servers");
+    c.set_timeout(20_000);
+    let queued =
+        |s: &TestServer| status_of(s, "nobody").map(|l| l.split('\t').nth(1).map(str::to_string));
+    c.submit_background(Priority::Normal, b"nobody", Some(b"acked"), b"x")
+        .expect("acknowledged by the preferred server");
+    assert_eq!(queued(&pref), Some(Some("1".to_string())));
+    let port = pref.port;
+    kill_server(&mut pref);
+    drop(pref);
+    // Not resubmitted: the other server never hears of it.
+    c.echo(b"x").expect_err("one server is down");
+    assert_eq!(queued(&other), None, "an acknowledged job was resubmitted");
+    // Unacknowledged: the preferred server hangs with the submission, then dies.
+    let pref = TestServer::start_on_port(port, &[]);
+    pref.signal("STOP");
+    let h = std::thread::scope(|s| {
+        let call =
+            s.spawn(|| c.submit_background(Priority::Normal, b"nobody", Some(b"unacked"), b"y"));
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(!call.is_finished(), "the hung server answered");
+        pref.signal("KILL");
+        call.join().expect("call")
+    });
+    assert!(h
+        .expect("resubmitted to the other server")
+        .starts_with(b"H:"));
+    assert_eq!(queued(&other), Some(Some("1".to_string())));
+    let jobs = other.connect().admin_list("show unique jobs");
+    assert_eq!(jobs, "unacked\n.\n");
+}
