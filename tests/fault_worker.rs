@@ -316,3 +316,77 @@ fn reregistration_replays_the_client_id_and_can_do_timeout() {
     }
     drop(w);
 }
+
+/// Runs `n` jobs through `server` from a client thread; returns how many completed in time.
+fn jobs_complete_within(server: &TestServer, tag: &str, n: usize, limit: Duration) -> usize {
+    let port = server.port;
+    let tag = tag.to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = Client::new();
+        c.add_server("127.0.0.1", port).expect("add");
+        c.set_timeout(limit.as_millis() as i32);
+        for i in 0..n {
+            let job = format!("{tag}-{i}");
+            if c.do_job("echo", job.as_bytes()).as_deref() != Ok(job.as_bytes()) {
+                break;
+            }
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let end = Instant::now() + limit;
+    let mut done = 0;
+    while done < n {
+        match rx.recv_timeout(end.saturating_duration_since(Instant::now())) {
+            Ok(()) => done += 1,
+            Err(_) => break,
+        }
+    }
+    done
+}
+
+/// A hung (SIGSTOPped) server must not stall the worker's service of the other server.
+fn hung_server_does_not_stall(lib: Lib) -> (usize, usize) {
+    let a = TestServer::start(&[]);
+    let b = TestServer::start(&[]);
+    let id = format!("hung-{lib:?}");
+    let _w = c_worker(
+        &format!("{},{}", a.addr(), b.addr()),
+        "echo",
+        0,
+        0,
+        &id,
+        lib,
+    );
+    assert!(wait_until(Duration::from_secs(15), || worker_line(&a, &id)
+        .is_some()
+        && worker_line(&b, &id).is_some()));
+    a.signal("STOP");
+    let n = 10;
+    let done = jobs_complete_within(&b, &format!("b-{lib:?}"), n, Duration::from_secs(10));
+    a.signal("CONT");
+    eprintln!("FIGURES hung-server ({lib:?}): {done} of {n} jobs on the other server completed");
+    (done, n)
+}
+
+#[test]
+fn a_hung_server_does_not_stall_the_worker() {
+    let (done, n) = hung_server_does_not_stall(Lib::Ours);
+    assert_eq!(
+        done, n,
+        "jobs on the live server stalled behind the hung one"
+    );
+}
+
+/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+#[test]
+fn hung_server_baseline_1_1_20() {
+    if !debian_lib_present() {
+        eprintln!("SKIPPED: Debian's libgearman.so.8 is not installed");
+        return;
+    }
+    let (done, n) = hung_server_does_not_stall(Lib::Debian);
+    eprintln!("baseline only: {done} of {n}");
+}
