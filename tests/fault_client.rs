@@ -312,3 +312,60 @@ fn background_jobs_belong_to_the_server_that_acknowledged_them() {
     let jobs = other.connect().admin_list("show unique jobs");
     assert_eq!(jobs, "unacked\n.\n");
 }
+
+/// `GEARMAN_SERVERS` with a dead server first: every call of the C client goes on to the live
+/// one. Returns the ledger.
+fn gearman_servers_failover(lib: Lib) -> Ledger {
+    let live = TestServer::start(&[]);
+    let dead = common::free_port();
+    let (_w, runs) = counting_worker(&live.addr());
+    wait_registered(&live);
+    let env = format!("127.0.0.1:{dead},{}", live.addr());
+    let env_rev = format!("{},127.0.0.1:{dead}", live.addr());
+    let mut ids = Vec::new();
+    let mut outcomes = HashMap::new();
+    for (k, list) in [env, env_rev].iter().enumerate() {
+        let prefix = format!("env{k}{lib:?}");
+        let mut client = fault_support::c_client_from_env(list, 5, &prefix, lib);
+        for _ in 0..5 {
+            client.send_line("go");
+        }
+        assert!(
+            client
+                .out
+                .wait(Duration::from_secs(60), |l| l.iter().any(|x| x == "end")),
+            "client did not finish: {}",
+            client.stderr()
+        );
+        for (id, rc, _, res) in client_results(&client.out.snapshot()) {
+            outcomes.insert(id.clone(), rc == "GEARMAN_SUCCESS" && res == id);
+            ids.push(id);
+        }
+    }
+    assert!(wait_until(Duration::from_secs(5), || runs
+        .lock()
+        .expect("runs")
+        .len()
+        >= outcomes.values().filter(|&&ok| ok).count()));
+    let ledger = Ledger::account(&ids, &outcomes, &runs.lock().expect("runs"));
+    ledger.print(&format!("gearman-servers-dead-first ({lib:?})"));
+    ledger
+}
+
+#[test]
+fn gearman_servers_with_a_dead_server_fails_over() {
+    let ledger = gearman_servers_failover(Lib::Ours);
+    ledger.assert_sound("gearman-servers-dead-first");
+    assert_eq!(ledger.completed, 10, "{ledger:?}");
+}
+
+/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+#[test]
+fn gearman_servers_failover_baseline_1_1_20() {
+    if !debian_lib_present() {
+        eprintln!("SKIPPED: Debian's libgearman.so.8 is not installed");
+        return;
+    }
+    let ledger = gearman_servers_failover(Lib::Debian);
+    eprintln!("baseline only: {ledger:?}");
+}

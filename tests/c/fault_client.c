@@ -4,7 +4,7 @@
  * Runs up to COUNT foreground jobs one after the other with gearman_client_do() (workload and
  * unique "PREFIX-i") on SERVERS, each after reading one line of stdin (so the test can break a
  * server between or during calls), and prints "job PREFIX-i <return code> <ms> <result>" per
- * job, then "end".
+ * job, then "end". SERVERS "-" leaves the servers to GEARMAN_SERVERS.
  */
 #include <libgearman-1.0/gearman.h>
 
@@ -30,7 +30,8 @@ int main(int argc, char **argv)
     if (client == NULL) {
         return 2;
     }
-    if (gearman_failed(gearman_client_add_servers(client, argv[1]))) {
+    /* "-": the servers come from GEARMAN_SERVERS (read by gearman_client_create). */
+    if (strcmp(argv[1], "-") != 0 && gearman_failed(gearman_client_add_servers(client, argv[1]))) {
         fprintf(stderr, "add_servers: %s\n", gearman_client_error(client));
         return 2;
     }

@@ -124,6 +124,16 @@ pub struct CProc {
 
 impl CProc {
     fn spawn(program: &Path, args: &[&str], lib: Lib, valgrind: Option<&Path>) -> CProc {
+        CProc::spawn_env(program, args, lib, valgrind, &[])
+    }
+
+    fn spawn_env(
+        program: &Path,
+        args: &[&str],
+        lib: Lib,
+        valgrind: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> CProc {
         let mut cmd = match valgrind {
             Some(log) => {
                 let mut c = Command::new("valgrind");
@@ -140,6 +150,7 @@ impl CProc {
             cmd.env("FAULT_WORKER_STOPPABLE", "1");
         }
         cmd.args(args)
+            .envs(env.iter().copied())
             .env("LD_LIBRARY_PATH", lib_path(lib))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -250,6 +261,17 @@ pub fn c_client(
         ],
         lib,
         None,
+    )
+}
+
+/// tests/c/fault_client with its servers taken from `GEARMAN_SERVERS`.
+pub fn c_client_from_env(gearman_servers: &str, count: usize, prefix: &str, lib: Lib) -> CProc {
+    CProc::spawn_env(
+        &built().client,
+        &["-", "echo", &count.to_string(), "20000", prefix],
+        lib,
+        None,
+        &[("GEARMAN_SERVERS", gearman_servers)],
     )
 }
 
