@@ -225,6 +225,16 @@ fn a_thousand_concurrent_connections_are_served() {
     let limit = raise_nofile(4096);
     assert!(limit >= 2200, "RLIMIT_NOFILE is only {limit}");
     let s = TestServer::start(&["-b", "1024"]);
+    if common::is_ours() {
+        // Without -f the server takes as many descriptors as it may (soft = hard limit).
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.pid())).expect("limits");
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[3], f[4], "{line}");
+    }
     let done: Arc<Mutex<HashMap<Vec<u8>, usize>>> = Arc::default();
     let d2 = done.clone();
     let _w = spawn_worker(&s.addr(), move |w| {
