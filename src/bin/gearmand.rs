@@ -31,8 +31,10 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: Options) -> Result<(), String> {
-    if let Some(n) = opts.file_descriptors {
-        set_nofile(n)?;
+    match opts.file_descriptors {
+        Some(n) => set_nofile(n)?,
+        // As gearmand 1.1.20: by default, as many descriptors as the user may have.
+        None => raise_nofile_to_hard_limit(),
     }
     log::init(opts.config.verbose, opts.log.clone())
         .map_err(|e| format!("cannot open log file: {e}"))?;
@@ -101,6 +103,21 @@ fn handle_signals(mut signals: Signals, controller: Controller) {
             }
         }
     }
+}
+
+/// Raises the soft open-file limit to the hard one (best effort: a failure keeps the limit).
+fn raise_nofile_to_hard_limit() {
+    // SAFETY: all-zero is a valid `rlimit`, which getrlimit fills in.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit writes into `lim`, a valid exclusive reference.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur >= lim.rlim_max
+    {
+        return;
+    }
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: setrlimit reads the fully initialised struct we pass by pointer.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
 }
 
 fn set_nofile(n: u64) -> Result<(), String> {

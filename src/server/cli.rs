@@ -39,7 +39,7 @@ General options:
   -b, --backlog N               listen backlog (default 32)
   -d, --daemon                  detach and run in the background
       --exceptions              enable protocol exceptions for every connection
-  -f, --file-descriptors N      raise the open-file limit to N
+  -f, --file-descriptors N      set the open-file limit to N (default: the hard limit)
   -h, --help                    print this help
   -j, --job-retries N           attempts before a job is dropped with WORK_FAIL (0 = no limit)
       --job-handle-prefix PFX   job handles are PFX:<n> (default H:<hostname>)

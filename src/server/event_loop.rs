@@ -453,7 +453,8 @@ impl Server {
                     self.resume.push(id);
                 }
                 if r.is_ok() && s.out.len() > self.max_pending {
-                    log::warning(format_args!(
+                    // An error, so the default log level shows why the peer was dropped.
+                    log::error(format_args!(
                         "connection {id} does not read its output ({} bytes pending): closing",
                         s.out.len()
                     ));

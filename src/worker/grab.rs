@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 const GRAB: &str = "gearman_worker_grab_job";
 
+/// How long a blocking grab waits for one server's answer before it goes on to the other
+/// servers (a hung server must not stall the work of the others); the answer is read later.
+const GRAB_ANSWER_WAIT: Duration = Duration::from_millis(500);
+
 /// What one server said to a GRAB.
 enum Grabbed {
     Job(Job),
@@ -213,6 +217,17 @@ impl Worker {
         };
         let send_timeout = self.wait_timeout();
         let s = &mut self.servers[si];
+        if let Some(reply) = s.early_job.take() {
+            return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
+        }
+        // A server that already had its chance to answer the GRAB sent earlier is only
+        // looked at, not waited for again.
+        let timeout = match timeout {
+            _ if self.non_blocking => timeout,
+            _ if s.grab_pending => Some(Duration::ZERO),
+            Some(t) => Some(t.min(GRAB_ANSWER_WAIT)),
+            None => Some(GRAB_ANSWER_WAIT),
+        };
         if !s.grab_pending {
             s.link.queue(grab, &[]);
             s.grab_pending = true;
@@ -231,6 +246,9 @@ impl Worker {
                     // The answer is still on its way; the next grab reads it.
                     return Err(Error::code_only(ReturnCode::IoWait));
                 }
+                // Slow or hung: the GRAB stays pending, the other servers are served, and
+                // the answer is read by a later grab (or while sleeping).
+                Err(e) if e.code() == ReturnCode::Timeout => return Ok(Grabbed::NoJob),
                 Err(e) => return Err(e),
             };
             match reply.command {
@@ -455,11 +473,22 @@ fn job_from(mut reply: Reply, server: u64, generation: u64) -> Job {
     }
 }
 
-/// Consumes buffered packets after a wake-up (NOOP, NO_JOB, preamble replies).
+/// Consumes buffered packets after a wake-up (NOOP, NO_JOB, preamble replies). The answer to
+/// a pending GRAB is kept: a job is set aside for the next grab, never dropped.
 fn drain_noops(s: &mut super::WorkerConn) -> Result<(), Error> {
     while let Some(reply) = s.link.next_reply()? {
-        if matches!(reply.command, Command::OptionRes | Command::Error) && s.option_replies > 0 {
-            s.option_replies -= 1;
+        match reply.command {
+            Command::OptionRes | Command::Error if s.option_replies > 0 => {
+                s.option_replies -= 1;
+            }
+            Command::NoJob if s.grab_pending => s.grab_pending = false,
+            Command::JobAssign | Command::JobAssignUniq | Command::JobAssignAll
+                if s.grab_pending && s.early_job.is_none() =>
+            {
+                s.grab_pending = false;
+                s.early_job = Some(reply);
+            }
+            _ => {}
         }
     }
     Ok(())

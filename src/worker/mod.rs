@@ -87,8 +87,12 @@ pub(crate) struct WorkerConn {
     pub(crate) retry_at: Option<Instant>,
     pub(crate) backoff: Duration,
     pub(crate) last_error: Option<Error>,
-    /// A GRAB was sent and its answer not read yet (non-blocking grabs resume with it).
+    /// A GRAB was sent and its answer not read yet (non-blocking grabs resume with it, and so
+    /// does a blocking grab that stopped waiting for a slow or hung server).
     pub(crate) grab_pending: bool,
+    /// A JOB_ASSIGN that answered a pending GRAB, read while waiting for a NOOP: the next grab
+    /// from this server returns it.
+    pub(crate) early_job: Option<crate::net::Reply>,
 }
 
 impl WorkerConn {
@@ -97,6 +101,7 @@ impl WorkerConn {
         self.link.close();
         self.option_replies = 0;
         self.grab_pending = false;
+        self.early_job = None;
         self.retry_at = Some(Instant::now());
     }
 }
@@ -184,6 +189,7 @@ impl Worker {
                         backoff: FIRST_BACKOFF,
                         last_error: None,
                         grab_pending: false,
+                        early_job: None,
                     },
                 );
                 self.resume = 0;
@@ -222,6 +228,7 @@ impl Worker {
             s.link.close();
             s.option_replies = 0;
             s.grab_pending = false;
+            s.early_job = None;
         }
     }
 
