@@ -95,7 +95,12 @@ pub fn check_admin(data: &[u8]) {
     let line = data.split(|&b| b == b'\n').next().unwrap_or_default();
     let expected = model_tokens(line);
     let tokens = tokenize(line);
-    assert_eq!(tokens, expected, "tokenize({:?})", String::from_utf8_lossy(line));
+    assert_eq!(
+        tokens,
+        expected,
+        "tokenize({:?})",
+        String::from_utf8_lossy(line)
+    );
     let Some(tokens) = tokens else { return };
     let cmd = parse(&tokens);
     if let AdminCommand::Error(e) = &cmd {
@@ -105,10 +110,17 @@ pub fn check_admin(data: &[u8]) {
     }
     let upper: Vec<Vec<u8>> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
     let upper: Vec<&[u8]> = upper.iter().map(|t| t.as_slice()).collect();
-    assert_eq!(kind(&parse(&upper)), kind(&cmd), "command words are case-insensitive");
+    assert_eq!(
+        kind(&parse(&upper)),
+        kind(&cmd),
+        "command words are case-insensitive"
+    );
     for t in &tokens {
         if !t.is_empty() && t.len() <= 18 && t.iter().all(u8::is_ascii_digit) {
-            let n: i64 = std::str::from_utf8(t).ok().and_then(|s| s.parse().ok()).unwrap_or(-1);
+            let n: i64 = std::str::from_utf8(t)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(-1);
             assert_eq!(atoi(t), n);
         }
     }
@@ -117,7 +129,10 @@ pub fn check_admin(data: &[u8]) {
 /// gearmand's tokenizing, written plainly: words split on spaces, an empty first token for a
 /// leading space, an empty last one for spaces after the last word, at most MAX_TOKENS.
 fn model_tokens(line: &[u8]) -> Option<Vec<&[u8]>> {
-    let words: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&[u8]> = line
+        .split(|&b| b == b' ')
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut tokens: Vec<&[u8]> = Vec::new();
     if line.first() == Some(&b' ') {
         tokens.push(b"");
@@ -135,7 +150,11 @@ fn kind(c: &AdminCommand<'_>) -> String {
     let s = format!("{c:?}");
     match c {
         AdminCommand::Error(_) => s.split(['(', '{']).take(2).collect::<Vec<_>>().join("("),
-        _ => s.split(['(', ' ', '{']).next().unwrap_or_default().to_string(),
+        _ => s
+            .split(['(', ' ', '{'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 

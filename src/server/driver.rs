@@ -256,7 +256,11 @@ impl CoreDriver {
                 None => {}
             }
             for &c in &job.clients {
-                if !core.peers.get(c).is_some_and(|s| s.attached.contains_key(&id)) {
+                if !core
+                    .peers
+                    .get(c)
+                    .is_some_and(|s| s.attached.contains_key(&id))
+                {
                     return Err(format!("job {id} lists client {c}, not attached"));
                 }
             }
@@ -264,7 +268,10 @@ impl CoreDriver {
         for (c, s) in core.peers.iter() {
             for h in &s.assigned {
                 if core.jobs.get(&h.job).and_then(|j| j.worker) != Some(c) {
-                    return Err(format!("connection {c} holds job {} it does not run", h.job));
+                    return Err(format!(
+                        "connection {c} holds job {} it does not run",
+                        h.job
+                    ));
                 }
             }
             for (&id, &n) in s.attached.iter() {
