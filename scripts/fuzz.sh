@@ -20,11 +20,11 @@ fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build -O
+cargo fuzz build -O -a
 for t in $targets; do
   mkdir -p "$scratch/$t"
   echo "fuzz: $t for ${seconds}s"
-  if ! cargo fuzz run -O "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
+  if ! cargo fuzz run -O -a "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
     -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
     echo "fuzz: $t FAILED; last lines:"
     tail -40 "$scratch/$t.log"

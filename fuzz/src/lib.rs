@@ -66,6 +66,10 @@ fn check_frame(frame: &Frame<'_>, bytes: &[u8]) {
             assert!(!line.contains(&b'\n'));
             let rest = &bytes[line.len()..];
             assert!(rest == b"\n" || rest == b"\r\n", "line end {rest:?}");
+            assert!(
+                !(rest == b"\n" && line.last() == Some(&b'\r')),
+                "a \\r before the newline is part of the line end"
+            );
             assert_eq!(&bytes[..line.len()], *line);
         }
     }
