@@ -241,15 +241,36 @@ pub fn check_session(data: &[u8]) {
                 let secs = u64::from(s.byte().unwrap_or(0)) * 10;
                 server.run_timers(start + Duration::from_secs(secs));
             }
-            _ => {
-                server.take_output(conn);
-            }
+            _ => check_output(&server.take_output(conn)),
         }
         if let Err(e) = server.check() {
             panic!("inconsistent server state: {e}");
         }
     }
+    for conn in conns {
+        check_output(&server.take_output(conn));
+    }
     check_admin_totals(&mut server);
+}
+
+/// What the server wrote is whole frames: response packets that decode, and text lines.
+fn check_output(out: &[u8]) {
+    let limits = Limits {
+        max_payload: u32::MAX,
+        max_line: usize::MAX,
+    };
+    let mut rest = out;
+    while !rest.is_empty() {
+        match decode_frame(rest, &limits) {
+            Ok(Decoded::Complete(frame, n)) => {
+                if let Frame::Binary(p) = frame {
+                    assert_eq!(p.magic, Magic::Response, "server sent {p:?}");
+                }
+                rest = &rest[n..];
+            }
+            other => panic!("server output ends in {other:?}: {rest:?}"),
+        }
+    }
 }
 
 /// Builds one request packet from the script: a type, then each argument from a selector
