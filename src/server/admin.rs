@@ -2,6 +2,7 @@
 
 use super::core::Core;
 use super::model::{ConnId, JobId};
+use super::wire::until_nul;
 use crate::protocol::admin::AdminCommand;
 use crate::protocol::Command;
 use std::io::Write;
@@ -15,14 +16,16 @@ impl Core {
         match cmd {
             AdminCommand::Status => {
                 for f in self.funcs.iter().flatten() {
-                    out.extend_from_slice(&f.name);
+                    // gearmand prints names as C strings: a NUL (possible in the last
+                    // argument of CAN_DO) ends them.
+                    out.extend_from_slice(until_nul(&f.name));
                     let _ = writeln!(out, "\t{}\t{}\t{}", f.total, f.running, f.workers.len());
                 }
                 out.extend_from_slice(b".\n");
             }
             AdminCommand::PriorityStatus => {
                 for f in self.funcs.iter().flatten() {
-                    out.extend_from_slice(&f.name);
+                    out.extend_from_slice(until_nul(&f.name));
                     let (h, n, l) = (f.queued(0), f.queued(1), f.queued(2));
                     let _ = writeln!(out, "\t{h}\t{n}\t{l}\t{}", f.workers.len());
                 }
@@ -34,14 +37,14 @@ impl Core {
                 for s in sessions {
                     let _ = write!(out, "{} {} ", s.fd, s.ip);
                     match &s.client_id {
-                        Some(cid) => out.extend_from_slice(cid),
+                        Some(cid) => out.extend_from_slice(until_nul(cid)),
                         None => out.push(b'-'),
                     }
                     out.extend_from_slice(b" :");
                     for a in s.abilities.iter().rev() {
                         out.push(b' ');
                         if let Some(f) = &self.funcs[a.func] {
-                            out.extend_from_slice(&f.name);
+                            out.extend_from_slice(until_nul(&f.name));
                         }
                     }
                     out.push(b'\n');

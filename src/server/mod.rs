@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 mod core;
 mod dispatch;
+mod driver;
 mod event_loop;
 mod handle;
 pub mod log;
@@ -33,6 +34,7 @@ mod wire;
 
 pub use admin::VERSION;
 pub use config::{Config, Keepalive, Verbose};
+pub use driver::CoreDriver;
 pub use event_loop::Server;
 pub use handle::{Controller, ServerHandle};
 
