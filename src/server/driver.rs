@@ -1,7 +1,7 @@
 //! The server core driven without sockets: bytes in, bytes out, for fuzzing and for tests that
 //! want many interleaved sessions in one thread.
 //!
-//! [`CoreDriver`] frames each connection's input the way the event loop does (the same decoder,
+//! [`CoreDriver`] frames each connection's input with the event loop's own step (the same decoder,
 //! limits and fatal-error replies) and hands the frames to the same core. What it leaves out
 //! is socket I/O: output is collected instead of written, so the event loop's back-pressure
 //! (pausing a connection whose output backlog is full) never applies.
@@ -18,9 +18,9 @@
 
 use super::config::Config;
 use super::core::{Core, Verdict};
+use super::framing::{self, Step};
 use super::model::{ConnId, JobId};
-use crate::protocol::packet::{decode_header, split_payload, HEADER_LEN};
-use crate::protocol::{decode_frame, DecodeError, Decoded, Frame, Limits};
+use crate::protocol::Limits;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -75,9 +75,9 @@ impl CoreDriver {
         let mut start = 0;
         let open = loop {
             match self.step(id, &input[start..]) {
-                Step::Used(n) => start += n,
-                Step::NeedMore => break true,
-                Step::Close => break false,
+                DriverStep::Used(n) => start += n,
+                DriverStep::NeedMore => break true,
+                DriverStep::Close => break false,
             }
         };
         if open {
@@ -90,50 +90,21 @@ impl CoreDriver {
     }
 
     /// Handles the frame at the front of `buf`, as the event loop's `process` does.
-    fn step(&mut self, id: ConnId, buf: &[u8]) -> Step {
+    fn step(&mut self, id: ConnId, buf: &[u8]) -> DriverStep {
         if buf.is_empty() {
-            return Step::NeedMore;
+            return DriverStep::NeedMore;
         }
-        let (verdict, used) = match decode_frame(buf, &self.limits) {
-            Ok(Decoded::Complete(Frame::Text(_), n)) if n > self.limits.max_line => {
-                return Step::Close
+        match framing::handle_front(&mut self.core, id, buf, &self.limits) {
+            Step::Handled {
+                used,
+                verdict: Verdict::Keep,
+            } => DriverStep::Used(used),
+            Step::Handled {
+                verdict: Verdict::Close,
+                ..
             }
-            Ok(Decoded::Complete(frame, n)) => (self.core.frame(id, &frame), n),
-            Ok(Decoded::Partial(_)) => return Step::NeedMore,
-            Err(DecodeError::UnexpectedPayload { .. }) => match decode_header(buf, &self.limits) {
-                Ok(Decoded::Complete((magic, cmd, size), _)) => {
-                    let total = HEADER_LEN + size as usize;
-                    if buf.len() < total {
-                        return Step::NeedMore;
-                    }
-                    match split_payload(magic, cmd, &[]) {
-                        Ok(p) => (self.core.packet(id, &p), total),
-                        Err(_) => return Step::Close,
-                    }
-                }
-                _ => return Step::Close,
-            },
-            Err(e) => {
-                let reply = match e {
-                    DecodeError::TooLarge { .. } => Some((
-                        "ARGUMENT_TOO_LARGE",
-                        "Packet exceeds the maximum packet size",
-                    )),
-                    DecodeError::MissingFields { .. } => Some((
-                        "INVALID_PACKET",
-                        "Packet has fewer fields than its type needs",
-                    )),
-                    _ => None,
-                };
-                if let Some((code, text)) = reply {
-                    self.core.peers.error(id, code, text);
-                }
-                return Step::Close;
-            }
-        };
-        match verdict {
-            Verdict::Keep => Step::Used(used),
-            Verdict::Close => Step::Close,
+            | Step::Fatal { .. } => DriverStep::Close,
+            Step::NeedMore(_) => DriverStep::NeedMore,
         }
     }
 
@@ -290,7 +261,8 @@ impl CoreDriver {
     }
 }
 
-enum Step {
+/// What [`CoreDriver::feed`] does next with a connection's input.
+enum DriverStep {
     Used(usize),
     NeedMore,
     Close,

@@ -3,13 +3,14 @@
 
 use super::config::Config;
 use super::core::{Core, Verdict};
+use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
-use crate::protocol::packet::{decode_header, split_payload, HEADER_LEN};
-use crate::protocol::{decode_frame, DecodeError, Decoded, Frame, Limits};
+use crate::protocol::packet::HEADER_LEN;
+use crate::protocol::Limits;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::io;
@@ -331,52 +332,15 @@ impl Server {
                 conn.want = 0;
                 return true;
             }
-            let (verdict, used) = match decode_frame(buf, &self.limits) {
-                // gearmand reads admin lines into an 8 KiB buffer and drops longer ones even
-                // when their newline has arrived.
-                Ok(Decoded::Complete(Frame::Text(_), n)) if n > self.limits.max_line => {
-                    self.close(id);
-                    return false;
-                }
-                Ok(Decoded::Complete(frame, n)) => (self.core.frame(id, &frame), n),
-                Ok(Decoded::Partial(n)) => {
+            let (verdict, used) = match framing::handle_front(&mut self.core, id, buf, &self.limits)
+            {
+                Step::Handled { used, verdict } => (verdict, used),
+                Step::NeedMore(n) => {
                     conn.want = n;
                     return true;
                 }
-                Err(DecodeError::UnexpectedPayload { .. }) => {
-                    // gearmand ignores a payload sent with a type that takes no arguments;
-                    // so do we, but we skip it instead of reading it as the next packet.
-                    match decode_header(buf, &self.limits) {
-                        Ok(Decoded::Complete((magic, cmd, size), _)) => {
-                            let total = HEADER_LEN + size as usize;
-                            if buf.len() < total {
-                                conn.want = total - buf.len();
-                                return true;
-                            }
-                            match split_payload(magic, cmd, &[]) {
-                                Ok(p) => (self.core.packet(id, &p), total),
-                                Err(_) => (Verdict::Close, 0),
-                            }
-                        }
-                        _ => (Verdict::Close, 0),
-                    }
-                }
-                Err(e) => {
-                    log::info(format_args!("connection {id}: {e}"));
-                    let reply: Option<(&str, &str)> = match e {
-                        DecodeError::TooLarge { .. } => Some((
-                            "ARGUMENT_TOO_LARGE",
-                            "Packet exceeds the maximum packet size",
-                        )),
-                        DecodeError::MissingFields { .. } => Some((
-                            "INVALID_PACKET",
-                            "Packet has fewer fields than its type needs",
-                        )),
-                        // Bad magic, unknown type, endless admin line: gearmand just closes.
-                        _ => None,
-                    };
-                    if let Some((code, text)) = reply {
-                        self.core.peers.error(id, code, text);
+                Step::Fatal { replied } => {
+                    if replied {
                         self.close_after_flush(id);
                     } else {
                         self.close(id);

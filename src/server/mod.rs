@@ -26,6 +26,7 @@ mod core;
 mod dispatch;
 mod driver;
 mod event_loop;
+mod framing;
 mod handle;
 pub mod log;
 mod model;

@@ -353,8 +353,13 @@ impl Conn {
     pub fn is_closed(&mut self, wait: Duration) -> bool {
         self.stream.set_read_timeout(Some(wait)).expect("timeout");
         let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0))
-            || matches!(self.stream.read(&mut b), Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        // One read: a reset (the server closed with our bytes unread) is reported once, and a
+        // second read would then see a plain end of file.
+        match self.stream.read(&mut b) {
+            Ok(0) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+            Ok(_) => false,
+        }
     }
 
     /// Sends an admin line (adding `\n`) and reads the one-line reply.
