@@ -61,6 +61,8 @@ General options:
   -V, --version                 print the version
   -w, --worker-wakeup N         sleeping workers woken per new job (0 = all)
       --max-packet-size BYTES   largest packet payload accepted (default 1073741824)
+      --busy-poll-us US         after handling events, look for more for US microseconds
+                                before sleeping (default 50; 0 = never spin)
       --config-file FILE        read options from FILE (default /etc/gearmand.conf if present)
       --check-args              check the arguments and exit
       --coredump                accepted; no crash handler is installed either way
@@ -203,6 +205,10 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 file_descriptors = Some(value(&mut p, "file-descriptors")?)
             }
             Long("max-packet-size") => config.max_packet_size = value(&mut p, "max-packet-size")?,
+            Long("busy-poll-us") => {
+                let us: u64 = value(&mut p, "busy-poll-us")?;
+                config.busy_poll = std::time::Duration::from_micros(us.min(1_000_000));
+            }
             Long("config-file") => {
                 let _ = string(&mut p)?;
             }

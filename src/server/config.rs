@@ -79,6 +79,9 @@ pub struct Config {
     pub max_packet_size: u32,
     /// Above this many bytes of pending output, a connection's input is not read.
     pub max_output_backlog: usize,
+    /// `--busy-poll-us`: after a round that handled events, how long the loop keeps looking for
+    /// more without sleeping (zero: always sleep in epoll_wait).
+    pub busy_poll: std::time::Duration,
     pub keepalive: Keepalive,
 }
 
@@ -96,6 +99,7 @@ impl Default for Config {
             verbose: Verbose::Error,
             max_packet_size: crate::protocol::packet::DEFAULT_MAX_PAYLOAD,
             max_output_backlog: 8 << 20,
+            busy_poll: std::time::Duration::from_micros(50),
             keepalive: Keepalive::default(),
         }
     }

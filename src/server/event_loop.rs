@@ -61,6 +61,8 @@ pub struct Server {
     max_backlog: usize,
     /// Pending output beyond which a connection that does not read is dropped.
     max_pending: usize,
+    /// How long to keep polling without sleeping after a round that handled events.
+    busy_poll: Duration,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
@@ -122,6 +124,7 @@ impl Server {
             keepalive,
             max_backlog: config.max_output_backlog,
             max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
+            busy_poll: config.busy_poll,
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
@@ -162,6 +165,7 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
+        let mut busy_until = Instant::now();
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
                 return Ok(());
@@ -185,10 +189,32 @@ impl Server {
             } else {
                 Duration::ZERO
             };
-            match self.poll.poll(&mut events, Some(timeout)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+            // Right after a busy round, look again without sleeping for a short while: the
+            // peer's next request usually follows within microseconds, and catching it here
+            // saves the sleep and wake-up that dominate a request/response round trip.
+            let mut polled = false;
+            if busy_until > now && !timeout.is_zero() {
+                while Instant::now() < busy_until {
+                    match self.poll.poll(&mut events, Some(Duration::ZERO)) {
+                        Ok(()) if !events.is_empty() => {
+                            polled = true;
+                            break;
+                        }
+                        Ok(()) => std::thread::yield_now(),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if !polled {
+                match self.poll.poll(&mut events, Some(timeout)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if !events.is_empty() {
+                busy_until = Instant::now() + self.busy_poll;
             }
             for ev in events.iter() {
                 let token = ev.token();
