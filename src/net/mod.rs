@@ -6,6 +6,7 @@ pub mod link;
 pub mod listener;
 pub mod poll;
 pub mod servers;
+pub mod tls;
 pub mod wake;
 
 pub use buffer::{Buffer, Connection, Fill, ReadOutcome};
