@@ -307,6 +307,14 @@ impl ErrorState {
         }
     }
 
+    /// Queues a warning for the log callback (at the ERROR level: libgearman's levels have no
+    /// WARN); the error state itself is unchanged.
+    pub fn warn(&mut self, message: String) {
+        if self.log.len() < MAX_PENDING_LOG {
+            self.log.push((ReturnCode::Success, message));
+        }
+    }
+
     /// Stores a code without a message.
     pub fn set_code(&mut self, code: ReturnCode) {
         self.code = code;

@@ -240,7 +240,7 @@ fn every_declared_function_is_exported_with_an_upstream_name() {
             "{name} is declared but not exported"
         );
         assert!(
-            upstream.contains(name),
+            upstream.contains(name) || ADDED_EXPORTS.contains(&name.as_str()),
             "{name} is declared but is not a libgearman 1.1.20 export"
         );
     }

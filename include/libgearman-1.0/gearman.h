@@ -782,12 +782,14 @@ void gearman_client_set_timeout(struct gearman_client_st *client, int32_t timeou
 
 // `void gearman_client_set_ssl(gearman_client_st *client, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
 //
-// Stores the SSL flag (reported by `options()`); TLS is not implemented, as in Debian's 1.1.20
-// build, so the paths are not used and connections stay plain TCP.
+// Stores the flag (reported by `options()`) and the three files (copied; NULL or "" → the
+// environment variable `GEARMAND_CA_CERTIFICATE` / `GEARMAN_CLIENT_PEM` / `GEARMAN_CLIENT_KEY`,
+// then `/etc/ssl/certs/{gearmand-ca.pem,gearman.pem,gearman.key}`). The files are loaded at the
+// next connection: one that cannot be used makes that call fail with INVALID_ARGUMENT naming it.
 //
 // # Safety
 //
-// `client` must be NULL or a live client shell; the paths are not read.
+// `client` must be NULL or a live client shell; each non-NULL path a NUL-terminated string.
 void gearman_client_set_ssl(struct gearman_client_st *client,
                             bool ssl,
                             const char *ca_file,
@@ -2019,6 +2021,20 @@ int gearman_worker_timeout(struct gearman_worker_st *worker);
 //
 // A non-NULL `worker` must be a live shell.
 void gearman_worker_set_timeout(struct gearman_worker_st *worker, int timeout);
+
+// `void gearman_worker_set_ssl(gearman_worker_st *worker, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
+//
+// Declared by libgearman 1.1.20's worker.h but first exported by gearmand 2.0: as
+// `gearman_client_set_ssl`, for a worker (the flag is `GEARMAN_WORKER_SSL`).
+//
+// # Safety
+//
+// A non-NULL `worker` must be a live shell; each non-NULL path a NUL-terminated string.
+void gearman_worker_set_ssl(struct gearman_worker_st *worker,
+                            bool ssl,
+                            const char *ca_file,
+                            const char *certificate,
+                            const char *key_file);
 
 // `void *gearman_worker_context(const gearman_worker_st *worker);` (invalid → NULL).
 //

@@ -242,6 +242,9 @@ pub unsafe extern "C" fn gearman_client_clone(
             return unsafe { gearman_client_create(client) };
         };
         let mut core = Client::new();
+        // The TLS files too (1.1.20 copies only the flag, so a clone fell back to the
+        // environment and the defaults).
+        core.set_tls(Some(src.core.tls_config().clone()));
         core.set_options(src.core.options());
         core.set_timeout(src.core.timeout());
         core.set_namespace(src.core.namespace());
@@ -487,14 +490,45 @@ pub unsafe extern "C" fn gearman_client_set_timeout(client: *mut gearman_client_
     with_client(client, (), |c| c.core.set_timeout(timeout))
 }
 
-/// `void gearman_client_set_ssl(gearman_client_st *client, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
-///
-/// Stores the SSL flag (reported by `options()`); TLS is not implemented, as in Debian's 1.1.20
-/// build, so the paths are not used and connections stay plain TCP.
+/// The TLS settings of `gearman_*_set_ssl`'s three paths on top of `current` (NULL or "" =
+/// unset: the environment, then the default, is used at the first connection).
 ///
 /// # Safety
 ///
-/// `client` must be NULL or a live client shell; the paths are not read.
+/// Each non-NULL path must be a NUL-terminated string.
+pub(crate) unsafe fn tls_config_from_c(
+    current: &crate::net::tls::TlsConfig,
+    ca_file: *const c_char,
+    certificate: *const c_char,
+    key_file: *const c_char,
+) -> crate::net::tls::TlsConfig {
+    let path = |p: *const c_char| -> Option<std::path::PathBuf> {
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a NUL-terminated string (caller guarantee).
+        let bytes = unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes();
+        let os: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(bytes);
+        (!bytes.is_empty()).then(|| os.into())
+    };
+    crate::net::tls::TlsConfig {
+        ca_file: path(ca_file),
+        certificate: path(certificate),
+        key_file: path(key_file),
+        verify: current.verify,
+    }
+}
+
+/// `void gearman_client_set_ssl(gearman_client_st *client, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
+///
+/// Stores the flag (reported by `options()`) and the three files (copied; NULL or "" → the
+/// environment variable `GEARMAND_CA_CERTIFICATE` / `GEARMAN_CLIENT_PEM` / `GEARMAN_CLIENT_KEY`,
+/// then `/etc/ssl/certs/{gearmand-ca.pem,gearman.pem,gearman.key}`). The files are loaded at the
+/// next connection: one that cannot be used makes that call fail with INVALID_ARGUMENT naming it.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client shell; each non-NULL path a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_set_ssl(
     client: *mut gearman_client_st,
@@ -503,8 +537,11 @@ pub unsafe extern "C" fn gearman_client_set_ssl(
     certificate: *const c_char,
     key_file: *const c_char,
 ) {
-    let _ = (ca_file, certificate, key_file);
     with_client(client, (), |c| {
+        // SAFETY: caller guarantee on the paths.
+        let config =
+            unsafe { tls_config_from_c(c.core.tls_config(), ca_file, certificate, key_file) };
+        c.core.set_tls(Some(config));
         let mut o = c.core.options();
         o.ssl = ssl;
         c.core.set_options(o);

@@ -57,7 +57,6 @@ pub struct WorkerImpl {
     pub(crate) functions: Vec<ForeignFunction>,
     grab_uniq: bool,
     grab_all: bool,
-    ssl: bool,
     /// 1.1.20's quirk Q7: after a failed job `work()` returns the failure code and the next
     /// `work()` only returns SUCCESS without grabbing.
     pub(crate) deferred_noop: bool,
@@ -114,7 +113,6 @@ impl WorkerImpl {
             functions: Vec::new(),
             grab_uniq: true,
             grab_all: true,
-            ssl: false,
             deferred_noop: false,
             jobs: Vec::new(),
             namespace_text: None,
@@ -199,7 +197,7 @@ impl WorkerImpl {
                 self.core.timeout_return(),
                 Opt::GEARMAN_WORKER_TIMEOUT_RETURN,
             ),
-            (self.ssl, Opt::GEARMAN_WORKER_SSL),
+            (self.core.tls_enabled(), Opt::GEARMAN_WORKER_SSL),
             (
                 self.core.identifier().is_some(),
                 Opt::GEARMAN_WORKER_IDENTIFIER,
@@ -230,7 +228,7 @@ impl WorkerImpl {
             self.core.set_timeout_return(true);
         }
         if has(Opt::GEARMAN_WORKER_SSL) {
-            self.ssl = true;
+            self.core.set_tls_enabled(true);
         }
         if has(Opt::GEARMAN_WORKER_IDENTIFIER) {
             let id = crate::client::unique::uuid_v1();
@@ -258,7 +256,7 @@ impl WorkerImpl {
             self.grab_all = false;
         }
         if has(Opt::GEARMAN_WORKER_SSL) {
-            self.ssl = false;
+            self.core.set_tls_enabled(false);
         }
         if has(Opt::GEARMAN_WORKER_IDENTIFIER) {
             self.core.clear_identifier();
@@ -421,7 +419,9 @@ fn clone_impl(src: &WorkerImpl) -> Option<WorkerImpl> {
     imp.namespace_text = src.namespace_text.clone();
     imp.grab_uniq = src.grab_uniq;
     imp.grab_all = src.grab_all;
-    imp.ssl = src.ssl;
+    // The TLS files too (1.1.20 copies only the flag).
+    imp.core.set_tls(Some(src.core.tls_config().clone()));
+    imp.core.set_tls_enabled(src.core.tls_enabled());
     imp.log = src.log;
     Some(imp)
 }
@@ -602,6 +602,39 @@ pub unsafe extern "C" fn gearman_worker_set_timeout(
 ) {
     // SAFETY: forwarded caller guarantee.
     unsafe { with_worker(worker, (), |w| (*w).core.set_timeout(timeout)) }
+}
+
+/// `void gearman_worker_set_ssl(gearman_worker_st *worker, bool ssl, const char *ca_file, const char *certificate, const char *key_file);`
+///
+/// Declared by libgearman 1.1.20's worker.h but first exported by gearmand 2.0: as
+/// `gearman_client_set_ssl`, for a worker (the flag is `GEARMAN_WORKER_SSL`).
+///
+/// # Safety
+///
+/// A non-NULL `worker` must be a live shell; each non-NULL path a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn gearman_worker_set_ssl(
+    worker: *mut gearman_worker_st,
+    ssl: bool,
+    ca_file: *const c_char,
+    certificate: *const c_char,
+    key_file: *const c_char,
+) {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        with_worker(worker, (), |w| {
+            let core = &mut (*w).core;
+            // SAFETY: caller guarantee on the paths.
+            let config = super::client::tls_config_from_c(
+                core.tls_config(),
+                ca_file,
+                certificate,
+                key_file,
+            );
+            core.set_tls(Some(config));
+            core.set_tls_enabled(ssl);
+        })
+    }
 }
 
 /// `void *gearman_worker_context(const gearman_worker_st *worker);` (invalid → NULL).

@@ -58,6 +58,7 @@ pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 
 use crate::error::{Error, ErrorState, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
+use crate::net::tls::{ClientTls, TlsConfig};
 use conn::ServerConn;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -82,7 +83,8 @@ pub struct ClientOptions {
     pub free_tasks: bool,
     /// No effect (uniques are always generated), kept for `gearman_client_options`.
     pub generate_unique: bool,
-    /// Flag only: TLS is not implemented.
+    /// New connections use TLS (`GEARMAN_CLIENT_SSL`), with the files of
+    /// [`Client::tls_config`].
     pub ssl: bool,
 }
 
@@ -127,6 +129,10 @@ pub struct Client {
     identifier: Option<Vec<u8>>,
     server_options: Vec<Vec<u8>>,
     error: ErrorState,
+    /// The TLS files and verification (used while `options.ssl` is on).
+    tls: TlsConfig,
+    /// `tls` loaded, at the first connection that needed it.
+    tls_built: Option<ClientTls>,
 }
 
 impl Default for Client {
@@ -155,6 +161,8 @@ impl Client {
             identifier: None,
             server_options: Vec::new(),
             error: ErrorState::default(),
+            tls: TlsConfig::default(),
+            tls_built: None,
         }
     }
 
@@ -235,6 +243,44 @@ impl Client {
     /// Replaces the option flags.
     pub fn set_options(&mut self, options: ClientOptions) {
         self.options = options;
+    }
+
+    /// Turns TLS on with `config` (files and verification; unset files come from the
+    /// environment, then the defaults) or, with `None`, off. The files are loaded at the next
+    /// connection; connections already open the other way are closed when next used.
+    pub fn set_tls(&mut self, config: Option<TlsConfig>) {
+        self.options.ssl = config.is_some();
+        if let Some(c) = config {
+            if c != self.tls {
+                self.tls = c;
+                self.tls_built = None;
+            }
+        }
+    }
+
+    /// The TLS settings (in use while [`ClientOptions::ssl`] is on).
+    pub fn tls_config(&self) -> &TlsConfig {
+        &self.tls
+    }
+
+    /// The TLS configuration for new connections: None without TLS; loaded once. A file that
+    /// cannot be used is INVALID_ARGUMENT naming it.
+    pub(crate) fn link_tls(&mut self) -> Result<Option<ClientTls>, Error> {
+        if !self.options.ssl {
+            return Ok(None);
+        }
+        if self.tls_built.is_none() {
+            let built = self.tls.build().map_err(|why| {
+                Error::new(ReturnCode::InvalidArgument, "gearman_client_set_ssl", why)
+            })?;
+            if built.verify() == crate::net::tls::Verify::None {
+                crate::net::tls::warn_no_verify_once();
+                self.error
+                    .warn(crate::net::tls::NO_VERIFY_WARNING.to_string());
+            }
+            self.tls_built = Some(built);
+        }
+        Ok(self.tls_built.clone())
     }
 
     /// Switches non-blocking mode on or off.

@@ -169,6 +169,8 @@ impl Client {
                 "no servers provided",
             ));
         }
+        // Unusable TLS files fail the call itself, not one server after another.
+        self.link_tls()?;
         for id in self.tasks.ids() {
             if self.tasks.get(id).map(|t| t.state) != Some(TaskState::New) {
                 continue;
@@ -208,6 +210,12 @@ impl Client {
     /// (SET_CLIENT_ID, remembered server options) queued on a new connection. A connection
     /// the server has closed while idle is replaced instead of failing the next submission.
     pub(crate) fn prepare_link(&mut self, si: usize) -> Result<(), Error> {
+        let tls = self.link_tls()?;
+        if self.servers[si].link.set_tls(tls) {
+            // Opened before TLS was switched on or off: never reuse it the other way.
+            let sid = self.servers[si].id;
+            self.abandon_server_tasks(sid, ReturnCode::LostConnection);
+        }
         let s = &mut self.servers[si];
         let idle = s.link.state() == LinkState::Connected
             && s.link.idle_for() > STALE_CHECK_AFTER

@@ -3,10 +3,18 @@
 //!
 //! The socket is always non-blocking; "blocking" operations are loops of `poll` bounded by the
 //! caller's per-wait timeout, as in libgearman.
+//!
+//! With TLS (see [`Link::set_tls`]) the handshake is part of connecting: the link stays
+//! `Connecting` until it is done, so no packet is written before the server is verified, and a
+//! failed handshake fails the connection (no plaintext retry). Afterwards packets go through the
+//! session; every read drains what it decrypted into the input buffer, so a poll on the socket
+//! never misses data that already arrived.
 
 use super::buffer::Buffer;
 use super::poll::{poll, PollItem};
 use super::servers::ServerAddress;
+use super::tls::{is_tls_error, ClientTls, PlainWriter, TlsStream};
+use super::Fill;
 use crate::error::{Error, ReturnCode};
 use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
 use crate::protocol::{Command, Magic};
@@ -45,7 +53,7 @@ impl Reply {
 pub enum LinkState {
     /// No socket.
     Closed,
-    /// A non-blocking connect is in progress.
+    /// A non-blocking connect (and, with TLS, the handshake) is in progress.
     Connecting,
     /// Ready for packets.
     Connected,
@@ -82,6 +90,10 @@ pub struct Link {
     eof: bool,
     /// When bytes last arrived (or the connection was made).
     last_input: Instant,
+    /// TLS for the connections made from now on.
+    tls_config: Option<ClientTls>,
+    /// The TLS session of the current connection.
+    tls: Option<TlsStream>,
 }
 
 /// The free space `Buffer::read_from` always offers to one read.
@@ -105,7 +117,27 @@ impl Link {
             output: Buffer::new(),
             eof: false,
             last_input: Instant::now(),
+            tls_config: None,
+            tls: None,
         }
+    }
+
+    /// Chooses TLS (or plain TCP with `None`) for the connections made from now on. Returns
+    /// true when that changed while a connection is open (made the other way): the caller
+    /// should give it up and reconnect.
+    pub fn set_tls(&mut self, tls: Option<ClientTls>) -> bool {
+        let same = match (&self.tls_config, &tls) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.same_as(b),
+            _ => false,
+        };
+        self.tls_config = tls;
+        !same && self.state != LinkState::Closed
+    }
+
+    /// True when this link's connections use TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.tls_config.is_some()
     }
 
     /// Time since bytes last arrived on this connection (or since it was made).
@@ -128,13 +160,21 @@ impl Link {
         self.stream.as_ref().map(|s| s.as_raw_fd())
     }
 
-    /// True while queued output waits to be written.
+    /// True while queued output waits to be written (in the buffer, or encrypted in the
+    /// TLS session).
     pub fn has_output(&self) -> bool {
-        !self.output.is_empty()
+        !self.output.is_empty() || self.tls.as_ref().is_some_and(TlsStream::wants_write)
     }
 
-    /// Closes the socket and drops buffered input and output.
+    /// Closes the socket (a TLS session says close_notify first, without waiting) and drops
+    /// buffered input and output.
     pub fn close(&mut self) {
+        if let (Some(tls), Some(stream), LinkState::Connected) =
+            (self.tls.as_mut(), self.stream.as_mut(), self.state)
+        {
+            tls.close(stream);
+        }
+        self.tls = None;
         self.stream = None;
         self.state = LinkState::Closed;
         self.next_addr = 0;
@@ -156,6 +196,7 @@ impl Link {
             if let Ok(stream) = TcpStream::connect(addr) {
                 let _ = stream.set_nodelay(true);
                 self.stream = Some(stream);
+                self.tls = None;
                 self.state = LinkState::Connecting;
                 self.eof = false;
                 return Ok(());
@@ -170,11 +211,16 @@ impl Link {
         ))
     }
 
-    /// Checks a Connecting link after the socket reported readiness: Ok(true) once connected,
-    /// Ok(false) while still in progress; a refused attempt moves on to the next address.
+    /// Checks a Connecting link after the socket reported readiness: Ok(true) once connected
+    /// (with TLS: once the handshake is done), Ok(false) while still in progress; a refused
+    /// attempt moves on to the next address. A failed handshake closes the link:
+    /// COULD_NOT_CONNECT with "SSL failure(...)" (the caller goes on to the next server).
     pub fn finish_connect(&mut self) -> Result<bool, Error> {
         if self.state != LinkState::Connecting {
             return Ok(self.state == LinkState::Connected);
+        }
+        if self.tls.is_some() {
+            return self.handshake();
         }
         let Some(stream) = self.stream.as_ref() else {
             return Ok(false);
@@ -193,9 +239,63 @@ impl Link {
             self.start_connect()?;
             return Ok(false);
         }
+        if let Some(config) = &self.tls_config {
+            let peer = match stream.peer_addr() {
+                Ok(a) => a.ip(),
+                Err(e) => return Err(self.tls_failure(&e.to_string())),
+            };
+            match config.connect(&self.server.host, peer) {
+                Ok(conn) => self.tls = Some(TlsStream::new(conn)),
+                Err(e) => return Err(self.tls_failure(&e.to_string())),
+            }
+            return self.handshake();
+        }
         self.state = LinkState::Connected;
         self.last_input = Instant::now();
         Ok(true)
+    }
+
+    /// One step of the TLS handshake of a Connecting link.
+    fn handshake(&mut self) -> Result<bool, Error> {
+        let (Some(tls), Some(stream)) = (self.tls.as_mut(), self.stream.as_mut()) else {
+            return Err(self.tls_failure("no connection"));
+        };
+        match tls.handshake(stream, &mut self.input) {
+            Ok(true) => {
+                self.state = LinkState::Connected;
+                self.last_input = Instant::now();
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => Err(self.tls_failure(&e.to_string())),
+        }
+    }
+
+    /// Closes a link whose TLS setup failed and says why (libgearman's "SSL failure" text).
+    fn tls_failure(&mut self, why: &str) -> Error {
+        let label = self.server.label();
+        self.close();
+        Error::new(
+            ReturnCode::CouldNotConnect,
+            "gearman_connection_st::connect",
+            format!("SSL failure({label}): {why}"),
+        )
+    }
+
+    /// Maps a failed read or write: a TLS failure is LOST_CONNECTION "SSL failure(...)",
+    /// anything else as for plain sockets. Closes the link.
+    fn io_failure(&mut self, operation: &str, e: &io::Error) -> Error {
+        let err = if is_tls_error(e) {
+            Error::new(
+                ReturnCode::LostConnection,
+                operation,
+                format!("SSL failure({}): {e}", self.server.label()),
+            )
+        } else {
+            Error::from_io(operation, e)
+        };
+        self.close();
+        err
     }
 
     /// True once the peer closed its side (seen by [`Link::fill`]).
@@ -203,14 +303,14 @@ impl Link {
         self.eof
     }
 
-    /// Connects, waiting for each attempt with `timeout` per wait.
+    /// Connects (with TLS: and completes the handshake), waiting with `timeout` per wait.
     pub fn connect_blocking(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
         self.start_connect()?;
         while self.state == LinkState::Connecting {
-            let fd = self
-                .fd()
+            let item = self
+                .poll_item()
                 .ok_or_else(|| Error::code_only(ReturnCode::CouldNotConnect))?;
-            let mut items = [PollItem::new(fd, false, true)];
+            let mut items = [item];
             let n = poll(&mut items, timeout).map_err(|e| Error::from_io("connect", &e))?;
             if n == 0 {
                 self.close();
@@ -249,16 +349,23 @@ impl Link {
             return Ok(false);
         };
         while !self.output.is_empty() {
-            match self.output.write_to(stream) {
+            let written = match self.tls.as_mut() {
+                Some(tls) => self.output.write_to(&mut PlainWriter { tls, sock: stream }),
+                None => self.output.write_to(stream),
+            };
+            match written {
                 Ok(0) => return Err(self.lost("send", "write returned 0")),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let err = Error::from_io("send", &e);
-                    self.close();
-                    return Err(err);
-                }
+                Err(e) => return Err(self.io_failure("send", &e)),
+            }
+        }
+        if let Some(tls) = self.tls.as_mut() {
+            match tls.flush(stream) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(self.io_failure("send", &e)),
             }
         }
         self.output.shrink_if_idle(256 * 1024);
@@ -276,6 +383,20 @@ impl Link {
         let Some(stream) = self.stream.as_mut() else {
             return Ok(0);
         };
+        if let Some(tls) = self.tls.as_mut() {
+            let n = match tls.read_plain(stream, &mut self.input, usize::MAX, true) {
+                Ok(Fill::Closed(n)) => {
+                    self.eof = true;
+                    n
+                }
+                Ok(Fill::Drained(n) | Fill::More(n)) => n,
+                Err(e) => return Err(self.io_failure("recv", &e)),
+            };
+            if n > 0 {
+                self.last_input = Instant::now();
+            }
+            return Ok(n);
+        }
         let mut total = 0;
         loop {
             let hint = need(&self.input);
@@ -295,11 +416,7 @@ impl Link {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let err = Error::from_io("recv", &e);
-                    self.close();
-                    return Err(err);
-                }
+                Err(e) => return Err(self.io_failure("recv", &e)),
             }
         }
     }
@@ -385,12 +502,15 @@ impl Link {
     }
 
     /// The readiness this link wants in a poll: output pending or connecting → writable;
-    /// connected → readable.
+    /// connected → readable; a TLS handshake → whichever the session waits for.
     pub fn poll_item(&self) -> Option<PollItem> {
         let fd = self.fd()?;
         match self.state {
             LinkState::Closed => None,
-            LinkState::Connecting => Some(PollItem::new(fd, false, true)),
+            LinkState::Connecting => Some(match &self.tls {
+                Some(t) => PollItem::new(fd, !t.wants_write(), t.wants_write()),
+                None => PollItem::new(fd, false, true),
+            }),
             LinkState::Connected => Some(PollItem::new(fd, true, self.has_output())),
         }
     }

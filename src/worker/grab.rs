@@ -44,6 +44,7 @@ impl Worker {
         if self.servers.is_empty() {
             return Err(Error::code_only(ReturnCode::NoServers));
         }
+        self.sync_tls()?;
         self.send_changes();
         if self.registry.is_empty() {
             return Err(Error::new(
@@ -143,8 +144,10 @@ impl Worker {
     pub(crate) fn connect(&mut self, si: usize) -> Result<(), Error> {
         let timeout = self.wait_timeout();
         let packets = self.registry.registration_packets();
+        let tls = self.link_tls()?;
         let s = &mut self.servers[si];
         s.link.close();
+        s.link.set_tls(tls);
         s.option_replies = 0;
         s.grab_pending = false;
         let r = s

@@ -39,6 +39,7 @@ pub use registry::{Callback, FunctionEntry, Registry, WorkResult};
 
 use crate::error::{Error, ErrorState, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
+use crate::net::tls::{ClientTls, TlsConfig};
 use crate::net::wake::WakePipe;
 use crate::net::Link;
 use crate::protocol::Command;
@@ -122,6 +123,12 @@ pub struct Worker {
     pub(crate) wake: WakePipe,
     /// Server index tried first by the next grab (the one that gave the last job).
     pub(crate) resume: usize,
+    /// New connections use TLS (`GEARMAN_WORKER_SSL`).
+    tls_on: bool,
+    /// The TLS files and verification.
+    tls: TlsConfig,
+    /// `tls` loaded, at the first connection that needed it.
+    tls_built: Option<ClientTls>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -152,6 +159,9 @@ impl Worker {
             error: ErrorState::default(),
             wake,
             resume: 0,
+            tls_on: false,
+            tls: TlsConfig::default(),
+            tls_built: None,
         })
     }
 
@@ -233,6 +243,66 @@ impl Worker {
     }
 
     // ----- settings -----
+
+    /// Turns TLS on with `config` (files and verification; unset files come from the
+    /// environment, then the defaults) or, with `None`, off. The files are loaded at the next
+    /// connection; open connections made the other way are replaced at the next grab.
+    pub fn set_tls(&mut self, config: Option<TlsConfig>) {
+        self.tls_on = config.is_some();
+        if let Some(c) = config {
+            if c != self.tls {
+                self.tls = c;
+                self.tls_built = None;
+            }
+        }
+    }
+
+    /// Switches TLS on or off, keeping the settings (`GEARMAN_WORKER_SSL`).
+    pub fn set_tls_enabled(&mut self, on: bool) {
+        self.tls_on = on;
+    }
+
+    /// Whether new connections use TLS.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_on
+    }
+
+    /// The TLS settings (in use while TLS is enabled).
+    pub fn tls_config(&self) -> &TlsConfig {
+        &self.tls
+    }
+
+    /// The TLS configuration for new connections (None without TLS), loaded once; a file
+    /// that cannot be used is INVALID_ARGUMENT naming it.
+    pub(crate) fn link_tls(&mut self) -> Result<Option<ClientTls>, Error> {
+        if !self.tls_on {
+            return Ok(None);
+        }
+        if self.tls_built.is_none() {
+            let built = self.tls.build().map_err(|why| {
+                Error::new(ReturnCode::InvalidArgument, "gearman_worker_set_ssl", why)
+            })?;
+            if built.verify() == crate::net::tls::Verify::None {
+                crate::net::tls::warn_no_verify_once();
+                self.error
+                    .warn(crate::net::tls::NO_VERIFY_WARNING.to_string());
+            }
+            self.tls_built = Some(built);
+        }
+        Ok(self.tls_built.clone())
+    }
+
+    /// Applies the TLS choice to every server; a connection open the other way is dropped
+    /// (and made again by the next use).
+    pub(crate) fn sync_tls(&mut self) -> Result<(), Error> {
+        let tls = self.link_tls()?;
+        for s in &mut self.servers {
+            if s.link.set_tls(tls.clone()) {
+                s.lost();
+            }
+        }
+        Ok(())
+    }
 
     /// Per-wait timeout in ms (−1 infinite).
     pub fn timeout(&self) -> i32 {
@@ -501,6 +571,7 @@ impl Worker {
         args: &[&[u8]],
         want: Command,
     ) -> Result<crate::net::Reply, Error> {
+        self.sync_tls()?;
         if !self.servers[si].link.is_connected() {
             self.connect(si)?;
         }

@@ -201,6 +201,13 @@ pub fn upstream_symbols() -> Vec<String> {
         .collect()
 }
 
+/// Functions we export beyond 1.1.20's 172, each declared by upstream's headers and exported by a
+/// later gearmand (docs/compat-symbols.md lists them).
+pub const ADDED_EXPORTS: &[&str] = &[
+    // Declared in 1.1.20's worker.h, implemented and exported by gearmand 2.0.
+    "gearman_worker_set_ssl",
+];
+
 /// `nm -D --defined-only` of a shared library: (type letter, name) pairs.
 pub fn exported_symbols(lib: &Path) -> Vec<(String, String)> {
     let out = Command::new("nm")

@@ -213,6 +213,19 @@ fn load_roots(path: &Path) -> Result<RootCertStore, FileError> {
     Ok(roots)
 }
 
+/// The warning logged when a client or worker turns verification off.
+pub const NO_VERIFY_WARNING: &str = "TLS certificate verification is off (GEARMAN_TLS_VERIFY=none \
+     or Verify::None): connections are encrypted but the server is not authenticated";
+
+/// Writes [`NO_VERIFY_WARNING`] to stderr once per process (programs without a log callback,
+/// such as `gearman -S`, still show it).
+pub fn warn_no_verify_once() {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !DONE.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("libgearman: warning: {NO_VERIFY_WARNING}");
+    }
+}
+
 /// A built client configuration, shared by the connections of a client or worker.
 #[derive(Debug, Clone)]
 pub struct ClientTls {
@@ -224,6 +237,11 @@ impl ClientTls {
     /// How the server is verified.
     pub fn verify(&self) -> Verify {
         self.verify
+    }
+
+    /// True when both are the same built configuration.
+    pub fn same_as(&self, other: &ClientTls) -> bool {
+        Arc::ptr_eq(&self.config, &other.config)
     }
 
     /// A session to `host` (as the user named it) connected at `peer`. The certificate must
