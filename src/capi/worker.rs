@@ -625,12 +625,8 @@ pub unsafe extern "C" fn gearman_worker_set_ssl(
         with_worker(worker, (), |w| {
             let core = &mut (*w).core;
             // SAFETY: caller guarantee on the paths.
-            let config = super::client::tls_config_from_c(
-                core.tls_config(),
-                ca_file,
-                certificate,
-                key_file,
-            );
+            let config =
+                super::client::tls_config_from_c(core.tls_config(), ca_file, certificate, key_file);
             core.set_tls(Some(config));
             core.set_tls_enabled(ssl);
         })

@@ -99,9 +99,8 @@ impl ServerTlsConfig {
         } else {
             builder.with_no_client_auth()
         };
-        let config = builder.with_cert_resolver(Arc::new(
-            rustls::sign::SingleCertAndKey::from(certified),
-        ));
+        let config =
+            builder.with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
         Ok(Arc::new(config))
     }
 }

@@ -109,7 +109,11 @@ fn verified_session_moves_a_megabyte_each_way_and_closes_cleanly() {
         e.c.close(&mut e.cs);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            match e.s.read_plain(&mut e.ss, &mut e.sin, 1 << 20, true).expect("read") {
+            match e
+                .s
+                .read_plain(&mut e.ss, &mut e.sin, 1 << 20, true)
+                .expect("read")
+            {
                 Fill::Closed(0) => break,
                 other => assert!(matches!(other, Fill::Drained(0)), "{other:?}"),
             }
@@ -135,7 +139,10 @@ fn tls_1_2_peers_are_served() {
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("session");
     let (mut cs, mut ss) = socket_pair();
-    let (mut c, mut s) = (TlsStream::new(conn), TlsStream::new(accept(&server).expect("s")));
+    let (mut c, mut s) = (
+        TlsStream::new(conn),
+        TlsStream::new(accept(&server).expect("s")),
+    );
     let (mut cin, mut sin) = (Buffer::new(), Buffer::new());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !(c.handshake(&mut cs, &mut cin).expect("client")
@@ -145,7 +152,14 @@ fn tls_1_2_peers_are_served() {
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(s.protocol(), Some(rustls::ProtocolVersion::TLSv1_2));
-    transfer(&mut c, &mut cs, &mut s, &mut ss, &mut sin, b"\0REQ\0\0\0\x10\0\0\0\0");
+    transfer(
+        &mut c,
+        &mut cs,
+        &mut s,
+        &mut ss,
+        &mut sin,
+        b"\0REQ\0\0\0\x10\0\0\0\0",
+    );
 }
 
 fn assert_tls_failure(r: io::Result<Ends>, needle: &str) {
@@ -192,7 +206,9 @@ fn legacy_certificates_need_the_opt_out() {
     );
     assert_eq!(lax.verify(), Verify::None);
     let mut e = connect(&lax, "localhost", &legacy).expect("opt-out accepts");
-    transfer(&mut e.c, &mut e.cs, &mut e.s, &mut e.ss, &mut e.sin, b"hello");
+    transfer(
+        &mut e.c, &mut e.cs, &mut e.s, &mut e.ss, &mut e.sin, b"hello",
+    );
 }
 
 #[test]
@@ -221,14 +237,20 @@ fn unusable_files_are_named_in_the_error() {
     let certs = TestCerts::generate();
     let missing = certs.dir.join("missing.pem");
     let e = build_error(TlsConfig::new().ca_file(&missing));
-    assert!(e.contains("CA certificate file") && e.contains("missing.pem"), "{e}");
+    assert!(
+        e.contains("CA certificate file") && e.contains("missing.pem"),
+        "{e}"
+    );
     let e = build_error(
         TlsConfig::new()
             .ca_file(&certs.ca)
             .certificate(&certs.client_cert)
             .key_file(&missing),
     );
-    assert!(e.contains("private key file") && e.contains("missing.pem"), "{e}");
+    assert!(
+        e.contains("private key file") && e.contains("missing.pem"),
+        "{e}"
+    );
     let e = build_error(
         TlsConfig::new()
             .ca_file(&certs.ca)
@@ -238,7 +260,10 @@ fn unusable_files_are_named_in_the_error() {
     assert!(e.contains("server.key") && e.contains("client.pem"), "{e}");
     // A key file given as the CA: no certificate in it.
     let e = build_error(TlsConfig::new().ca_file(&certs.client_key));
-    assert!(e.contains("no PEM certificate") && e.contains("client.key"), "{e}");
+    assert!(
+        e.contains("no PEM certificate") && e.contains("client.key"),
+        "{e}"
+    );
 
     let server = |cert: &Path, key: &Path| {
         ServerTlsConfig {
@@ -251,7 +276,10 @@ fn unusable_files_are_named_in_the_error() {
         .expect_err("must fail")
     };
     let e = server(&missing, &certs.server_key);
-    assert!(e.contains("certificate file") && e.contains("missing.pem"), "{e}");
+    assert!(
+        e.contains("certificate file") && e.contains("missing.pem"),
+        "{e}"
+    );
     let e = server(&certs.server_cert, &certs.client_key);
     assert!(e.contains("is not the key of the certificate"), "{e}");
     let encrypted = certs.dir.join("encrypted.key");
@@ -261,7 +289,10 @@ fn unusable_files_are_named_in_the_error() {
     )
     .expect("write");
     let e = server(&certs.server_cert, &encrypted);
-    assert!(e.contains("encrypted") && e.contains("encrypted.key"), "{e}");
+    assert!(
+        e.contains("encrypted") && e.contains("encrypted.key"),
+        "{e}"
+    );
     let empty = certs.dir.join("empty.key");
     std::fs::write(&empty, "").expect("write");
     let e = server(&certs.server_cert, &empty);
@@ -274,7 +305,10 @@ fn unusable_files_are_named_in_the_error() {
     }
     .build()
     .expect_err("mTLS needs the CA");
-    assert!(e.contains("CA certificate file") && e.contains("missing.pem"), "{e}");
+    assert!(
+        e.contains("CA certificate file") && e.contains("missing.pem"),
+        "{e}"
+    );
 }
 
 #[test]
