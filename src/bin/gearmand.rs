@@ -87,12 +87,15 @@ fn write_pid(path: &Path) -> Result<(), String> {
 }
 
 /// SIGTERM/SIGINT stop at once; SIGUSR1 stops gracefully (twice: at once); SIGHUP reopens
-/// the log file. SIGPIPE is already ignored by the Rust runtime.
+/// the log file and reloads the TLS certificate. SIGPIPE is already ignored by the Rust runtime.
 fn handle_signals(mut signals: Signals, controller: Controller) {
     let mut graceful = false;
     for sig in signals.forever() {
         match sig {
-            SIGHUP => log::reopen(),
+            SIGHUP => {
+                log::reopen();
+                controller.reload_tls();
+            }
             SIGUSR1 if !graceful => {
                 graceful = true;
                 controller.graceful();

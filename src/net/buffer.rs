@@ -4,6 +4,7 @@
 //! until the buffer is empty or `WouldBlock`, and write interest is registered only while output
 //! is pending.
 
+use super::tls::{PlainWriter, TlsStream};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
@@ -131,13 +132,15 @@ pub enum Fill {
     Closed(usize),
 }
 
-/// A non-blocking TCP connection with its input and output buffers.
+/// A non-blocking TCP connection with its input and output buffers, and a TLS session when
+/// the listener serves TLS (its plaintext goes through the session).
 #[derive(Debug)]
 pub struct Connection {
     pub stream: TcpStream,
     pub token: Token,
     pub input: Buffer,
     pub output: Buffer,
+    pub tls: Option<TlsStream>,
     writable_registered: bool,
 }
 
@@ -154,8 +157,28 @@ impl Connection {
             token,
             input: Buffer::new(),
             output: Buffer::new(),
+            tls: None,
             writable_registered: false,
         })
+    }
+
+    /// True while output waits: in the buffer, or encrypted in the TLS session.
+    pub fn has_pending_output(&self) -> bool {
+        !self.output.is_empty() || self.tls.as_ref().is_some_and(TlsStream::wants_write)
+    }
+
+    /// Asks for write readiness (or stops asking) without writing anything.
+    pub fn want_writable(&mut self, registry: &Registry, on: bool) -> io::Result<()> {
+        if on != self.writable_registered {
+            let interest = if on {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            registry.reregister(&mut self.stream, self.token, interest)?;
+            self.writable_registered = on;
+        }
+        Ok(())
     }
 
     /// Reads until the socket would block or closes. `hint` sizes the first read.
@@ -184,6 +207,9 @@ impl Connection {
         limit: usize,
         short_read_drains: bool,
     ) -> io::Result<Fill> {
+        if let Some(tls) = self.tls.as_mut() {
+            return tls.read_plain(&mut self.stream, &mut self.input, limit, short_read_drains);
+        }
         let mut total = 0;
         loop {
             match self.input.read_from_offered(&mut self.stream, hint) {
@@ -214,12 +240,24 @@ impl Connection {
     /// Writes queued output until done or the socket would block. True when all is sent.
     pub fn flush(&mut self) -> io::Result<bool> {
         while !self.output.is_empty() {
-            match self.output.write_to(&mut self.stream) {
+            let written = match self.tls.as_mut() {
+                Some(tls) => self.output.write_to(&mut PlainWriter {
+                    tls,
+                    sock: &mut self.stream,
+                }),
+                None => self.output.write_to(&mut self.stream),
+            };
+            match written {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
+            }
+        }
+        if let Some(tls) = self.tls.as_mut() {
+            if !tls.flush(&mut self.stream)? {
+                return Ok(false);
             }
         }
         self.output.shrink_if_idle(4 * READ_CHUNK);

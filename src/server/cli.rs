@@ -4,6 +4,7 @@
 use super::config::{Config, Verbose};
 use super::log::LogTarget;
 use super::VERSION;
+use crate::net::tls::ServerTlsConfig;
 use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -63,6 +64,15 @@ General options:
       --max-packet-size BYTES   largest packet payload accepted (default 1073741824)
       --busy-poll-us US         after handling events, look for more for US microseconds
                                 before sleeping (default 50; 0 = never spin)
+      --ssl                     serve TLS only on every listener (binary and admin protocol)
+      --ssl-ca-file FILE        CA certificates for client certificates
+                                (default /etc/ssl/certs/gearmand-ca.pem; $GEARMAND_CA_CERTIFICATE wins)
+      --ssl-certificate FILE    the server's certificate chain, PEM, leaf first
+                                (default /etc/ssl/certs/gearmand.pem; $GEARMAND_SERVER_PEM wins)
+      --ssl-key FILE            its private key, PEM, unencrypted
+                                (default /etc/ssl/certs/gearmand.key; $GEARMAND_SERVER_KEY wins)
+      --ssl-verify-clients      require a client certificate signed by the CA (mutual TLS)
+      --ssl-handshake-timeout S disconnect a client whose TLS handshake takes longer (default 10)
       --config-file FILE        read options from FILE (default /etc/gearmand.conf if present)
       --check-args              check the arguments and exit
       --coredump                accepted; no crash handler is installed either way
@@ -125,6 +135,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
     let mut daemon = false;
     let mut file_descriptors = None;
     let mut check_only = false;
+    let mut ssl = false;
+    let mut tls = ServerTlsConfig::default();
     let mut p = lexopt::Parser::from_args(tokens);
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
@@ -212,6 +224,18 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             Long("config-file") => {
                 let _ = string(&mut p)?;
             }
+            Long("ssl") => ssl = true,
+            Long("ssl-ca-file") => tls.ca_file = string(&mut p)?.into(),
+            Long("ssl-certificate") => tls.certificate = string(&mut p)?.into(),
+            Long("ssl-key") => tls.key_file = string(&mut p)?.into(),
+            Long("ssl-verify-clients") => tls.verify_clients = true,
+            Long("ssl-handshake-timeout") => {
+                let s: u64 = value(&mut p, "ssl-handshake-timeout")?;
+                if s == 0 {
+                    return Err("--ssl-handshake-timeout must be at least 1 second".into());
+                }
+                config.tls_handshake_timeout = std::time::Duration::from_secs(s);
+            }
             Long("check-args") => check_only = true,
             Long("coredump") => {}
             Short('h') | Long("help") => return Ok(Parsed::Print(HELP.to_string())),
@@ -221,15 +245,7 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 )))
             }
             Long(
-                name @ ("syslog"
-                | "user"
-                | "protocol"
-                | "ssl"
-                | "ssl-ca-file"
-                | "ssl-certificate"
-                | "ssl-key"
-                | "http-port"
-                | "store-queue-on-shutdown"),
+                name @ ("syslog" | "user" | "protocol" | "http-port" | "store-queue-on-shutdown"),
             ) => {
                 return Err(format!("option --{name} is not supported by this server"));
             }
@@ -252,6 +268,11 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
         },
     };
     config.listen = listen_addrs(listen.as_deref(), port)?;
+    if ssl {
+        // As gearmand: the environment is read after the options, so it wins.
+        tls.apply_env();
+        config.tls = Some(tls);
+    }
     if check_only {
         return Ok(Parsed::Print(String::new()));
     }
@@ -341,5 +362,34 @@ mod tests {
         assert!(bad(&["-p", "notaport"]));
         assert!(bad(&["--hashtable-buckets=0"]));
         assert!(bad(&["--job-handle-prefix", &"x".repeat(43)]));
+        assert!(bad(&["--ssl-handshake-timeout=0"]));
+    }
+
+    #[test]
+    fn tls_options() {
+        assert!(
+            run(&["--ssl-key=/k"]).config.tls.is_none(),
+            "only --ssl turns TLS on"
+        );
+        let o = run(&[
+            "--ssl",
+            "--ssl-ca-file",
+            "/ca",
+            "--ssl-certificate=/c",
+            "--ssl-key=/k",
+            "--ssl-verify-clients",
+            "--ssl-handshake-timeout=3",
+        ]);
+        let t = o.config.tls.expect("tls");
+        // GEARMAND_* would win; the test environment does not set them.
+        if std::env::var_os("GEARMAND_SERVER_PEM").is_none() {
+            assert_eq!(t.certificate, PathBuf::from("/c"));
+        }
+        assert!(t.verify_clients);
+        assert_eq!(o.config.tls_handshake_timeout.as_secs(), 3);
+        let d = run(&["--ssl"]).config.tls.expect("tls");
+        if std::env::var_os("GEARMAND_SERVER_KEY").is_none() {
+            assert_eq!(d.key_file, PathBuf::from("/etc/ssl/certs/gearmand.key"));
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Settings of one job server instance, filled by the command line or by a program embedding it.
 
+use crate::net::tls::ServerTlsConfig;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Log levels of gearmand, most severe first; `verbose` answers with the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,6 +85,10 @@ pub struct Config {
     /// more without sleeping (zero: always sleep in epoll_wait).
     pub busy_poll: std::time::Duration,
     pub keepalive: Keepalive,
+    /// `--ssl`: every listener serves TLS only (binary and admin protocol inside it).
+    pub tls: Option<ServerTlsConfig>,
+    /// How long a TLS client may take to finish its handshake before it is disconnected.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -101,6 +107,8 @@ impl Default for Config {
             max_output_backlog: 8 << 20,
             busy_poll: std::time::Duration::from_micros(50),
             keepalive: Keepalive::default(),
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }

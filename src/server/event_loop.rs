@@ -20,6 +20,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod tls;
+
 const WAKER: Token = Token(usize::MAX);
 const LISTENER_BASE: usize = usize::MAX / 2;
 /// Bytes read from one connection before its frames are processed; a connection with more
@@ -46,6 +48,10 @@ struct Conn {
     /// Listed in `ready`: more input is waiting in the socket.
     ready: bool,
     last_active: Instant,
+    /// A TLS handshake is in progress: readiness advances it, nothing else happens yet.
+    handshaking: bool,
+    /// Accept order, telling a connection from a later one that reuses its id.
+    serial: u64,
 }
 
 /// A gearmand-compatible job server bound to its listening sockets.
@@ -67,6 +73,9 @@ pub struct Server {
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
     ready: Vec<ConnId>,
+    /// `--ssl`: sessions, handshake deadlines and the certificate.
+    tls: Option<tls::ServerTls>,
+    accepted: u64,
 }
 
 impl Server {
@@ -110,6 +119,15 @@ impl Server {
                 io::Error::new(io::ErrorKind::InvalidInput, "no listen address")
             }));
         }
+        // Refuse to start with files that cannot be used (the message names the file).
+        let tls = match &config.tls {
+            Some(t) => Some(
+                tls::ServerTls::new(t.clone(), config.tls_handshake_timeout).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {e}"))
+                })?,
+            ),
+            None => None,
+        };
         Ok(Server {
             poll,
             listeners,
@@ -128,6 +146,8 @@ impl Server {
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
+            tls,
+            accepted: 0,
         })
     }
 
@@ -179,9 +199,15 @@ impl Server {
                     return Ok(());
                 }
             }
+            if self.flags.reload_tls.swap(false, Ordering::SeqCst) {
+                self.reload_tls();
+            }
             let now = Instant::now();
             let mut wake_at = next_sweep;
             if let Some(t) = self.core.next_timer() {
+                wake_at = wake_at.min(t);
+            }
+            if let Some(t) = self.tls.as_ref().and_then(|t| t.next_deadline()) {
                 wake_at = wake_at.min(t);
             }
             let timeout = if self.ready.is_empty() {
@@ -243,6 +269,7 @@ impl Server {
                 }
             }
             let now = Instant::now();
+            self.expire_handshakes(now);
             self.core.run_timers(now);
             self.flush_dirty();
             if now >= next_sweep {
@@ -287,7 +314,8 @@ impl Server {
                     continue;
                 }
             };
-            let conn = Conn {
+            self.accepted += 1;
+            let mut conn = Conn {
                 c,
                 want: 0,
                 paused: false,
@@ -295,7 +323,16 @@ impl Server {
                 closing: false,
                 ready: false,
                 last_active: Instant::now(),
+                handshaking: false,
+                serial: self.accepted,
             };
+            if let Err(e) = self.start_tls(id, &mut conn) {
+                log::error(format_args!("TLS session for {addr}: {e}"));
+                let _ = conn.c.deregister(self.poll.registry());
+                self.core.disconnect(id);
+                self.core.peers.release(id);
+                continue;
+            }
             if self.conns.len() <= id {
                 self.conns.resize_with(id + 1, || None);
             }
@@ -309,6 +346,10 @@ impl Server {
         let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
             return;
         };
+        if conn.handshaking {
+            self.advance_handshake(id);
+            return;
+        }
         if conn.paused || conn.closing {
             return;
         }
@@ -328,7 +369,18 @@ impl Server {
                     }
                 }
             }
-            Ok(Fill::Drained(_)) => {}
+            Ok(Fill::Drained(_)) => {
+                // Bytes the TLS session owes the peer (alerts, key updates) go out now.
+                let owed = self
+                    .conns
+                    .get(id)
+                    .and_then(|c| c.as_ref())
+                    .and_then(|c| c.c.tls.as_ref())
+                    .is_some_and(|t| t.wants_write());
+                if owed {
+                    self.flush(id);
+                }
+            }
             Ok(Fill::Closed(_)) => self.end_of_input(id),
             Err(e) => {
                 log::info(format_args!("connection {id}: {e}"));
@@ -432,6 +484,11 @@ impl Server {
         let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
             return;
         };
+        if conn.handshaking {
+            // Output produced before the session is up waits in the buffer.
+            self.advance_handshake(id);
+            return;
+        }
         let registry = self.poll.registry();
         let result = match self.core.peers.get_mut(id) {
             Some(s) => {
@@ -455,7 +512,7 @@ impl Server {
             }
             None => conn.c.flush_and_rearm(registry),
         };
-        let done = conn.closing && conn.c.output.is_empty();
+        let done = conn.closing && !conn.c.has_pending_output();
         if let Err(e) = result {
             log::info(format_args!("connection {id}: {e}"));
             self.close(id);
@@ -479,6 +536,9 @@ impl Server {
     fn close(&mut self, id: ConnId) {
         self.core.disconnect(id);
         if let Some(mut conn) = self.conns.get_mut(id).and_then(|c| c.take()) {
+            if let (Some(tls), false) = (conn.c.tls.as_mut(), conn.handshaking) {
+                tls.close(&mut conn.c.stream);
+            }
             let _ = conn.c.deregister(self.poll.registry());
             self.core.peers.release(id);
             log::info(format_args!("closed connection {id}"));

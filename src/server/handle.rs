@@ -12,6 +12,8 @@ use std::thread::JoinHandle;
 pub(super) struct Flags {
     pub(super) shutdown: AtomicBool,
     pub(super) graceful: AtomicBool,
+    /// Load the TLS certificate and key again (SIGHUP).
+    pub(super) reload_tls: AtomicBool,
 }
 
 /// Stops a running server from any thread.
@@ -31,6 +33,13 @@ impl Controller {
     /// Stop listening; exit once no job is queued or running (SIGUSR1).
     pub fn graceful(&self) {
         self.flags.graceful.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+
+    /// Load the TLS files again for new connections (SIGHUP); established ones keep their
+    /// sessions. A file that cannot be used is logged and the old certificate stays.
+    pub fn reload_tls(&self) {
+        self.flags.reload_tls.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
     }
 }
