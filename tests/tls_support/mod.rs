@@ -49,12 +49,17 @@ impl TlsServer {
         ];
         let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
         all.extend_from_slice(extra);
-        TlsServer::start_raw(c, &all, &[])
+        TlsServer::start_raw(c, &all, &[], true)
     }
 
-    /// Starts our server with exactly `args` (after -p/-L/log/pid) and `env`; waits for a TLS
-    /// `getpid` answer using the test CA and client certificate.
-    pub fn start_raw(c: &TestCerts, args: &[&str], env: &[(&str, &Path)]) -> TlsServer {
+    /// Starts our server with exactly `args` (after -p/-L/log) and `env`. With `verified`, waits
+    /// for a TLS `getpid` answer (test CA, client certificate); else until it accepts TCP.
+    pub fn start_raw(
+        c: &TestCerts,
+        args: &[&str],
+        env: &[(&str, &Path)],
+        verified: bool,
+    ) -> TlsServer {
         for _ in 0..5 {
             let port = free_port();
             let dir = std::env::temp_dir().join(format!(
@@ -84,6 +89,9 @@ impl TlsServer {
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = s.child.try_wait() {
                     break;
+                }
+                if !verified && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return s;
                 }
                 if let Ok(mut a) = TlsAdmin::connect(port, c) {
                     if a.line("getpid").trim() == format!("OK {}", s.child.id()) {
