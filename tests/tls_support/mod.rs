@@ -178,6 +178,21 @@ impl TlsAdmin {
         self.stream.flush().expect("TLS flush");
     }
 
+    /// Sends one admin command and reads one reply line; a TLS failure is an error.
+    pub fn try_line(&mut self, cmd: &str) -> std::io::Result<String> {
+        self.stream.write_all(format!("{cmd}\n").as_bytes())?;
+        self.stream.flush()?;
+        let mut out = Vec::new();
+        let mut b = [0u8; 1];
+        while out.last() != Some(&b'\n') {
+            if self.stream.read(&mut b)? == 0 {
+                break;
+            }
+            out.push(b[0]);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
     /// Sends one admin command and reads one reply line.
     pub fn line(&mut self, cmd: &str) -> String {
         self.send(format!("{cmd}\n").as_bytes());
