@@ -302,18 +302,22 @@ pub fn have_gear() -> bool {
     ok
 }
 
-/// Starts `tests/tls/gear_peer.py MODE PORT CA CERT KEY [extra]` and waits for "ready".
-pub fn gear_peer(mode: &str, port: u16, c: &TestCerts, cert: &Path, key: &Path) -> ChildGuard {
+/// `python3 tests/tls/gear_peer.py MODE PORT CA CERT KEY`.
+pub fn gear_cmd(mode: &str, port: u16, c: &TestCerts, cert: &Path, key: &Path) -> Command {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls/gear_peer.py");
-    let mut g = ChildGuard::spawn(
-        Command::new("python3")
-            .arg(script)
-            .arg(mode)
-            .arg(port.to_string())
-            .arg(&c.ca)
-            .arg(cert)
-            .arg(key),
-    );
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .arg(mode)
+        .arg(port.to_string())
+        .arg(&c.ca)
+        .arg(cert)
+        .arg(key);
+    cmd
+}
+
+/// Starts a gear server or worker and waits for its "ready".
+pub fn gear_peer(mode: &str, port: u16, c: &TestCerts, cert: &Path, key: &Path) -> ChildGuard {
+    let mut g = ChildGuard::spawn(&mut gear_cmd(mode, port, c, cert, key));
     g.wait_for_line("ready", Duration::from_secs(20));
     g
 }
