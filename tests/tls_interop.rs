@@ -277,3 +277,51 @@ fn php_add_options_256_on_our_library() {
     );
     assert_eq!(out.trim(), "ok");
 }
+
+/// The README's openssl recipe makes certificates that our verification accepts (the block is
+/// read from README.md, so the two cannot drift apart).
+#[test]
+fn readme_certificate_recipe_passes_verification() {
+    let Some(_) = common::reference_tool("/usr/bin/openssl") else {
+        return;
+    };
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let after = readme
+        .split("**Certificates that pass**")
+        .nth(1)
+        .expect("recipe heading");
+    let script = after
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("recipe block");
+    let c = TestCerts::generate();
+    let dir = c.dir.join("readme");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(&dir)
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mine = TestCerts {
+        ca: dir.join("ca.pem"),
+        server_cert: dir.join("server.pem"),
+        server_key: dir.join("server.key"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client.key"),
+        dir: dir.clone(),
+        other_ca: c.other_ca.clone(),
+        legacy_cert: c.legacy_cert.clone(),
+        legacy_key: c.legacy_key.clone(),
+    };
+    let server = TlsServer::start(&mine, &["--ssl-verify-clients"]);
+    let mut admin = TlsAdmin::connect(server.port, &mine).expect("verified connection");
+    assert_eq!(admin.line("version"), "OK 1.1.20+ds\n");
+    drop(server);
+}
