@@ -58,7 +58,7 @@ pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 
 use crate::error::{Error, ErrorState, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
-use crate::net::tls::{ClientTls, TlsConfig};
+use crate::net::tls::{ClientTls, TlsConfig, TlsSlot};
 use conn::ServerConn;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -130,9 +130,7 @@ pub struct Client {
     server_options: Vec<Vec<u8>>,
     error: ErrorState,
     /// The TLS files and verification (used while `options.ssl` is on).
-    tls: TlsConfig,
-    /// `tls` loaded, at the first connection that needed it.
-    tls_built: Option<ClientTls>,
+    tls: TlsSlot,
 }
 
 impl Default for Client {
@@ -161,8 +159,7 @@ impl Client {
             identifier: None,
             server_options: Vec::new(),
             error: ErrorState::default(),
-            tls: TlsConfig::default(),
-            tls_built: None,
+            tls: TlsSlot::default(),
         }
     }
 
@@ -251,16 +248,13 @@ impl Client {
     pub fn set_tls(&mut self, config: Option<TlsConfig>) {
         self.options.ssl = config.is_some();
         if let Some(c) = config {
-            if c != self.tls {
-                self.tls = c;
-                self.tls_built = None;
-            }
+            self.tls.set(c);
         }
     }
 
     /// The TLS settings (in use while [`ClientOptions::ssl`] is on).
     pub fn tls_config(&self) -> &TlsConfig {
-        &self.tls
+        self.tls.config()
     }
 
     /// The TLS configuration for new connections: None without TLS; loaded once. A file that
@@ -269,18 +263,9 @@ impl Client {
         if !self.options.ssl {
             return Ok(None);
         }
-        if self.tls_built.is_none() {
-            let built = self.tls.build().map_err(|why| {
-                Error::new(ReturnCode::InvalidArgument, "gearman_client_set_ssl", why)
-            })?;
-            if built.verify() == crate::net::tls::Verify::None {
-                crate::net::tls::warn_no_verify_once();
-                self.error
-                    .warn(crate::net::tls::NO_VERIFY_WARNING.to_string());
-            }
-            self.tls_built = Some(built);
-        }
-        Ok(self.tls_built.clone())
+        self.tls
+            .load("gearman_client_set_ssl", &mut self.error)
+            .map(Some)
     }
 
     /// Switches non-blocking mode on or off.

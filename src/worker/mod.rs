@@ -39,7 +39,7 @@ pub use registry::{Callback, FunctionEntry, Registry, WorkResult};
 
 use crate::error::{Error, ErrorState, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
-use crate::net::tls::{ClientTls, TlsConfig};
+use crate::net::tls::{ClientTls, TlsConfig, TlsSlot};
 use crate::net::wake::WakePipe;
 use crate::net::Link;
 use crate::protocol::Command;
@@ -126,9 +126,7 @@ pub struct Worker {
     /// New connections use TLS (`GEARMAN_WORKER_SSL`).
     tls_on: bool,
     /// The TLS files and verification.
-    tls: TlsConfig,
-    /// `tls` loaded, at the first connection that needed it.
-    tls_built: Option<ClientTls>,
+    tls: TlsSlot,
 }
 
 impl std::fmt::Debug for Worker {
@@ -160,8 +158,7 @@ impl Worker {
             wake,
             resume: 0,
             tls_on: false,
-            tls: TlsConfig::default(),
-            tls_built: None,
+            tls: TlsSlot::default(),
         })
     }
 
@@ -250,10 +247,7 @@ impl Worker {
     pub fn set_tls(&mut self, config: Option<TlsConfig>) {
         self.tls_on = config.is_some();
         if let Some(c) = config {
-            if c != self.tls {
-                self.tls = c;
-                self.tls_built = None;
-            }
+            self.tls.set(c);
         }
     }
 
@@ -269,7 +263,7 @@ impl Worker {
 
     /// The TLS settings (in use while TLS is enabled).
     pub fn tls_config(&self) -> &TlsConfig {
-        &self.tls
+        self.tls.config()
     }
 
     /// The TLS configuration for new connections (None without TLS), loaded once; a file
@@ -278,18 +272,9 @@ impl Worker {
         if !self.tls_on {
             return Ok(None);
         }
-        if self.tls_built.is_none() {
-            let built = self.tls.build().map_err(|why| {
-                Error::new(ReturnCode::InvalidArgument, "gearman_worker_set_ssl", why)
-            })?;
-            if built.verify() == crate::net::tls::Verify::None {
-                crate::net::tls::warn_no_verify_once();
-                self.error
-                    .warn(crate::net::tls::NO_VERIFY_WARNING.to_string());
-            }
-            self.tls_built = Some(built);
-        }
-        Ok(self.tls_built.clone())
+        self.tls
+            .load("gearman_worker_set_ssl", &mut self.error)
+            .map(Some)
     }
 
     /// Applies the TLS choice to every server; a connection open the other way is dropped

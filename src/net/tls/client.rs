@@ -215,6 +215,50 @@ fn load_roots(path: &Path) -> Result<RootCertStore, FileError> {
     Ok(roots)
 }
 
+/// The TLS settings of a client or worker and the configuration loaded from them, once.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSlot {
+    config: TlsConfig,
+    built: Option<ClientTls>,
+}
+
+impl TlsSlot {
+    /// Replaces the settings; they are loaded again at the next [`TlsSlot::load`].
+    pub fn set(&mut self, config: TlsConfig) {
+        if config != self.config {
+            self.config = config;
+            self.built = None;
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TlsConfig {
+        &self.config
+    }
+
+    /// The loaded configuration (loaded at the first call). A file that cannot be used is
+    /// INVALID_ARGUMENT for `operation`, naming it; turning verification off is logged.
+    pub fn load(
+        &mut self,
+        operation: &str,
+        log: &mut crate::error::ErrorState,
+    ) -> Result<ClientTls, crate::Error> {
+        if let Some(b) = &self.built {
+            return Ok(b.clone());
+        }
+        let built = self
+            .config
+            .build()
+            .map_err(|why| crate::Error::new(crate::ReturnCode::InvalidArgument, operation, why))?;
+        if built.verify == Verify::None {
+            warn_no_verify_once();
+            log.warn(NO_VERIFY_WARNING.to_string());
+        }
+        self.built = Some(built.clone());
+        Ok(built)
+    }
+}
+
 /// The warning logged when a client or worker turns verification off.
 pub const NO_VERIFY_WARNING: &str = "TLS certificate verification is off (GEARMAN_TLS_VERIFY=none \
      or Verify::None): connections are encrypted but the server is not authenticated";

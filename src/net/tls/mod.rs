@@ -12,7 +12,7 @@ mod pem;
 mod server;
 mod stream;
 
-pub use client::{warn_no_verify_once, ClientTls, TlsConfig, Verify, NO_VERIFY_WARNING};
+pub use client::{warn_no_verify_once, ClientTls, TlsConfig, TlsSlot, Verify, NO_VERIFY_WARNING};
 pub use pem::{load_certs, load_key, FileError};
 pub use server::{accept, ServerTlsConfig};
 pub use stream::{is_tls_error, PlainWriter, TlsStream};
