@@ -37,10 +37,13 @@ fn version(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            s.write_all(b"version\n").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            s.write_all(b"version\n").expect("send version");
             let mut line = String::new();
-            BufReader::new(s).read_line(&mut line).unwrap();
+            BufReader::new(s)
+                .read_line(&mut line)
+                .expect("version reply");
             return line;
         }
         assert!(Instant::now() < deadline, "server on {port} never listened");
@@ -54,7 +57,11 @@ fn ids(pid: u32, key: &str) -> Vec<u32> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))
-        .map(|v| v.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -66,7 +73,13 @@ fn user_option_switches_to_nobody_and_still_serves() {
     let port = free_port();
     let mut server = ChildGuard::spawn(
         Command::new(server_bin())
-            .args(["-p", &port.to_string(), "-L", "127.0.0.1", "--log-file=stderr"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-L",
+                "127.0.0.1",
+                "--log-file=stderr",
+            ])
             .args(["-u", "nobody"]),
     );
     assert_eq!(version(port), "OK 1.1.20+ds\n");
@@ -111,7 +124,15 @@ fn user_option_errors_match_gearmand() {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(server_bin())
-        .args(["-p", &port, "-L", "127.0.0.1", "--log-file=none", "-u", "nobody"])
+        .args([
+            "-p",
+            &port,
+            "-L",
+            "127.0.0.1",
+            "--log-file=none",
+            "-u",
+            "nobody",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -133,7 +154,15 @@ mount --rbind "$d/dev" /dev
 exec "$@""#;
     ChildGuard::spawn(
         Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
             .arg(dir)
             .arg(server_bin())
             .args(args),
@@ -162,7 +191,10 @@ fn syslog_option_logs_to_syslog() {
     // <PRI>: facility LOG_USER (1 << 3) plus a level; the ident is gearmand with its pid.
     let pri: u32 = msg[1..msg.find('>').unwrap()].parse().unwrap();
     assert_eq!(pri >> 3, 1, "{msg}");
-    assert!(msg.contains(&format!("gearmand[{}]:", server.pid())), "{msg}");
+    assert!(
+        msg.contains(&format!("gearmand[{}]:", server.pid())),
+        "{msg}"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -180,7 +212,14 @@ fn readiness_is_notified_once_the_port_listens() {
     // -d is ignored under a service manager: the process we started keeps serving.
     let mut server = ChildGuard::spawn(
         Command::new(server_bin())
-            .args(["-p", &port.to_string(), "-L", "127.0.0.1", "--log-file=none", "-d"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-L",
+                "127.0.0.1",
+                "--log-file=none",
+                "-d",
+            ])
             .env("NOTIFY_SOCKET", &sock),
     );
     let mut buf = [0u8; 512];
@@ -188,7 +227,9 @@ fn readiness_is_notified_once_the_port_listens() {
     let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
     assert!(
-        ready.lines().any(|l| l == format!("MAINPID={}", server.pid())),
+        ready
+            .lines()
+            .any(|l| l == format!("MAINPID={}", server.pid())),
         "{ready}"
     );
     // Ready means listening: a connection made right now is accepted.

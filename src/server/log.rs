@@ -50,7 +50,13 @@ pub fn init(level: Verbose, target: LogTarget) -> io::Result<()> {
 /// Also sends every line that passes the level to syslog(3).
 pub fn enable_syslog() {
     // SAFETY: the ident is a static C string, as openlog keeps the pointer.
-    unsafe { libc::openlog(c"gearmand".as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_USER) };
+    unsafe {
+        libc::openlog(
+            c"gearmand".as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            libc::LOG_USER,
+        )
+    };
     LOGGER.lock().unwrap_or_else(|e| e.into_inner()).syslog = true;
 }
 

@@ -62,7 +62,12 @@ pub fn switch_user(name: &str) -> Result<Account, String> {
     }
     let account = lookup(name)?;
     let c_name = CString::new(account.name.clone()).map_err(|_| "invalid user name")?;
-    let os = |what: &str| format!("Could not switch to user {name}: {what}: {}", std::io::Error::last_os_error());
+    let os = |what: &str| {
+        format!(
+            "Could not switch to user {name}: {what}: {}",
+            std::io::Error::last_os_error()
+        )
+    };
     // SAFETY: initgroups reads the NUL-terminated name; the id calls take plain integers.
     // glibc applies setgid/setuid to every thread of the process.
     unsafe {
@@ -76,7 +81,9 @@ pub fn switch_user(name: &str) -> Result<Account, String> {
             return Err(os("setuid"));
         }
         if account.uid != 0 && libc::setuid(0) == 0 {
-            return Err(format!("Could not switch to user {name}: root could be regained"));
+            return Err(format!(
+                "Could not switch to user {name}: root could be regained"
+            ));
         }
     }
     Ok(account)
