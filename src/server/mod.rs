@@ -30,6 +30,8 @@ mod framing;
 mod handle;
 pub mod log;
 mod model;
+pub mod notify;
+pub mod privileges;
 mod submit;
 mod wire;
 
