@@ -139,6 +139,12 @@ fn openssl_s_client_speaks_the_admin_protocol() {
     let c = TestCerts::generate();
     let server = TlsServer::start(&c, &[]);
     let _worker = ReverseWorker::start(&[server.port], Some(client_tls(&c)), GrabMode::All);
+    let mut admin = TlsAdmin::connect(server.port, &c).expect("admin");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !admin.list("status").contains("reverse\t") {
+        assert!(Instant::now() < deadline, "the worker did not register");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut child = Command::new(openssl)
         .args(["s_client", "-quiet", "-verify_return_error"])
         .args(["-connect", &format!("127.0.0.1:{}", server.port)])

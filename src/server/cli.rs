@@ -254,9 +254,7 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                     "\ngearmand {VERSION} - https://github.com/gearman/gearmand/issues\n"
                 )))
             }
-            Long(
-                name @ ("protocol" | "http-port" | "store-queue-on-shutdown"),
-            ) => {
+            Long(name @ ("protocol" | "http-port" | "store-queue-on-shutdown")) => {
                 return Err(format!("option --{name} is not supported by this server"));
             }
             Short('r') => {
