@@ -7,6 +7,7 @@ use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
+use super::wire::Backing;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
 use crate::protocol::packet::HEADER_LEN;
@@ -35,8 +36,6 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 struct Conn {
     c: Connection,
-    /// Bytes the decoder still needs for the frame at the front of the input.
-    want: usize,
     /// Output over the backlog limit: input is not read until it drains.
     paused: bool,
     /// The peer closed its side.
@@ -289,7 +288,6 @@ impl Server {
             };
             let conn = Conn {
                 c,
-                want: 0,
                 paused: false,
                 eof: false,
                 closing: false,
@@ -304,35 +302,46 @@ impl Server {
         }
     }
 
-    /// Reads from a connection and processes its frames, batch by batch.
+    /// Reads from a connection and processes its frames, batch by batch: after `READ_BATCH`
+    /// bytes (or one frame larger than that) it yields to the others and continues in the
+    /// next round.
     fn serve(&mut self, id: ConnId, short_read_drains: bool) {
-        let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
-            return;
-        };
-        if conn.paused || conn.closing {
-            return;
+        let mut budget = READ_BATCH;
+        if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+            conn.last_active = Instant::now();
         }
-        conn.last_active = Instant::now();
-        // A frame larger than the batch is still read in one go.
-        let limit = READ_BATCH.max(conn.want);
-        let fill = conn.c.fill_bounded(conn.want, limit, short_read_drains);
-        if !self.process(id) {
-            return;
-        }
-        match fill {
-            Ok(Fill::More(_)) => {
-                if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
-                    if !conn.ready {
-                        conn.ready = true;
-                        self.ready.push(id);
-                    }
-                }
+        loop {
+            let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
+                return;
+            };
+            if conn.paused || conn.closing {
+                return;
             }
-            Ok(Fill::Drained(_)) => {}
-            Ok(Fill::Closed(_)) => self.end_of_input(id),
-            Err(e) => {
-                log::info(format_args!("connection {id}: {e}"));
-                self.close(id);
+            let limits = &self.limits;
+            let fill = conn.c.fill_bounded(budget, short_read_drains, |buf| {
+                framing::missing(buf, limits)
+            });
+            if !self.process(id) {
+                return;
+            }
+            match fill {
+                // The frame at the front completed and was handled: read on.
+                Ok(Fill::More(n)) if n < budget => budget -= n,
+                Ok(Fill::More(_)) => {
+                    if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+                        if !conn.ready {
+                            conn.ready = true;
+                            self.ready.push(id);
+                        }
+                    }
+                    return;
+                }
+                Ok(Fill::Drained(_)) => return,
+                Ok(Fill::Closed(_)) => return self.end_of_input(id),
+                Err(e) => {
+                    log::info(format_args!("connection {id}: {e}"));
+                    return self.close(id);
+                }
             }
         }
     }
@@ -355,16 +364,27 @@ impl Server {
         loop {
             let buf = conn.c.input.as_slice();
             if buf.is_empty() {
-                conn.want = 0;
                 return true;
             }
-            let (verdict, used) = match framing::handle_front(&mut self.core, id, buf, &self.limits)
-            {
-                Step::Handled { used, verdict } => (verdict, used),
-                Step::NeedMore(n) => {
-                    conn.want = n;
-                    return true;
+            // A frame with a large payload leaves the input as a shared slice, which the core
+            // keeps (job data) or forwards (results) without copying; others are handled in
+            // place.
+            let step = match framing::large_frame(buf, &self.limits) {
+                Some(len) => {
+                    let frame = conn.c.input.split_frame(len);
+                    let backing = Backing::shared(&frame);
+                    match framing::handle_front(&mut self.core, id, &frame, backing, &self.limits) {
+                        Step::Handled { verdict, .. } => Step::Handled { used: 0, verdict },
+                        other => other,
+                    }
                 }
+                None => {
+                    framing::handle_front(&mut self.core, id, buf, Backing::BORROWED, &self.limits)
+                }
+            };
+            let (verdict, used) = match step {
+                Step::Handled { used, verdict } => (verdict, used),
+                Step::NeedMore => return true,
                 Step::Fatal { replied } => {
                     if replied {
                         self.close_after_flush(id);
