@@ -31,6 +31,8 @@ const READ_BATCH: usize = 256 << 10;
 /// (smaller) backlog limit; this cap catches output that other connections produce for it
 /// (forwarded work results) when it never reads them.
 const MIN_PENDING_CAP: usize = 128 << 20;
+/// Input buffer capacity a busy connection keeps across sweeps.
+const KEEP_INPUT: usize = 256 << 10;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -505,12 +507,15 @@ impl Server {
         }
     }
 
-    /// Gives back the buffers of connections idle since the last sweep.
+    /// Gives back the buffers of connections idle since the last sweep, and the input buffers
+    /// that a large frame left behind on busy ones (they are reused frame after frame while
+    /// large payloads keep coming, and the next one after a sweep makes a new allocation).
     fn sweep(&mut self, now: Instant) {
         self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
+                conn.c.input.shrink_if_idle(KEEP_INPUT);
                 continue;
             }
             conn.c.input.shrink_if_idle(0);
