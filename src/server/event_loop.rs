@@ -1,6 +1,7 @@
 //! The single mio event loop: accept, read and decode, hand frames to the core, then flush
 //! every connection with new output once per loop iteration.
 
+use super::busy_poll::BusyPoll;
 use super::config::Config;
 use super::core::{Core, Verdict};
 use super::framing::{self, Step};
@@ -62,8 +63,8 @@ pub struct Server {
     max_backlog: usize,
     /// Pending output beyond which a connection that does not read is dropped.
     max_pending: usize,
-    /// How long to keep polling without sleeping after a round that handled events.
-    busy_poll: Duration,
+    /// Whether and how long to look for more without sleeping after a round that handled events.
+    busy_poll: BusyPoll,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
@@ -125,7 +126,7 @@ impl Server {
             keepalive,
             max_backlog: config.max_output_backlog,
             max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
-            busy_poll: config.busy_poll,
+            busy_poll: BusyPoll::new(config.busy_poll),
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
@@ -166,7 +167,8 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
-        let mut busy_until = Instant::now();
+        // The previous round handled events: the next one may be a peer's reply.
+        let mut after_busy = false;
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
                 return Ok(());
@@ -192,10 +194,13 @@ impl Server {
             };
             // Right after a busy round, look again without sleeping for a short while: the
             // peer's next request usually follows within microseconds, and catching it here
-            // saves the sleep and wake-up that dominate a request/response round trip.
+            // saves the sleep and wake-up that dominate a request/response round trip. The
+            // spin adapts to what it catches (see `BusyPoll`).
+            let scored = after_busy && !timeout.is_zero();
             let mut polled = false;
-            if busy_until > now && !timeout.is_zero() {
-                while Instant::now() < busy_until {
+            if scored {
+                let until = now + self.busy_poll.budget();
+                while Instant::now() < until {
                     match self.poll.poll(&mut events, Some(Duration::ZERO)) {
                         Ok(()) if !events.is_empty() => {
                             polled = true;
@@ -214,9 +219,11 @@ impl Server {
                     Err(e) => return Err(e),
                 }
             }
-            if !events.is_empty() {
-                busy_until = Instant::now() + self.busy_poll;
+            if scored {
+                let gap = (!events.is_empty()).then(|| now.elapsed());
+                self.busy_poll.observe(gap);
             }
+            after_busy = !events.is_empty();
             for ev in events.iter() {
                 let token = ev.token();
                 if token == WAKER {
