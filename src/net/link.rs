@@ -14,7 +14,6 @@ use super::buffer::Buffer;
 use super::poll::{poll, PollItem};
 use super::servers::ServerAddress;
 use super::tls::{is_tls_error, ClientTls, PlainWriter, TlsStream};
-use super::Fill;
 use crate::error::{Error, ReturnCode};
 use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
 use crate::protocol::{Command, Magic};
@@ -260,10 +259,13 @@ impl Link {
         let (Some(tls), Some(stream)) = (self.tls.as_mut(), self.stream.as_mut()) else {
             return Err(self.tls_failure("no connection"));
         };
-        match tls.handshake(stream, &mut self.input) {
+        match tls.handshake(stream) {
             Ok(true) => {
                 self.state = LinkState::Connected;
                 self.last_input = Instant::now();
+                // Application data that came with the handshake's last flight waits in the
+                // session, where a poll on the socket would not see it.
+                self.fill()?;
                 Ok(true)
             }
             Ok(false) => Ok(false),
@@ -384,14 +386,16 @@ impl Link {
             return Ok(0);
         };
         if let Some(tls) = self.tls.as_mut() {
-            let n = match tls.read_plain(stream, &mut self.input, usize::MAX, true) {
-                Ok(Fill::Closed(n)) => {
-                    self.eof = true;
-                    n
-                }
-                Ok(Fill::Drained(n) | Fill::More(n)) => n,
+            // Unbounded: one call reads until the socket is drained and leaves nothing
+            // decrypted behind.
+            let n = match tls.read_plain(stream, &mut self.input, usize::MAX) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
                 Err(e) => return Err(self.io_failure("recv", &e)),
             };
+            if tls.peer_closed() {
+                self.eof = true;
+            }
             if n > 0 {
                 self.last_input = Instant::now();
             }

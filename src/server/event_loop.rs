@@ -1,14 +1,16 @@
 //! The single mio event loop: accept, read and decode, hand frames to the core, then flush
 //! every connection with new output once per loop iteration.
 
+use super::busy_poll::BusyPoll;
 use super::config::Config;
 use super::core::{Core, Verdict};
 use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
+use super::wire::Backing;
 use crate::net::listener::{self, KeepaliveParams};
-use crate::net::{Connection, Fill};
+use crate::net::{Connection, Fill, Stream, Transport};
 use crate::protocol::packet::HEADER_LEN;
 use crate::protocol::Limits;
 use mio::net::TcpListener;
@@ -32,13 +34,13 @@ const READ_BATCH: usize = 256 << 10;
 /// (smaller) backlog limit; this cap catches output that other connections produce for it
 /// (forwarded work results) when it never reads them.
 const MIN_PENDING_CAP: usize = 128 << 20;
+/// Input buffer capacity a busy connection keeps across sweeps.
+const KEEP_INPUT: usize = 256 << 10;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 struct Conn {
-    c: Connection,
-    /// Bytes the decoder still needs for the frame at the front of the input.
-    want: usize,
+    c: Connection<Stream>,
     /// Output over the backlog limit: input is not read until it drains.
     paused: bool,
     /// The peer closed its side.
@@ -67,8 +69,8 @@ pub struct Server {
     max_backlog: usize,
     /// Pending output beyond which a connection that does not read is dropped.
     max_pending: usize,
-    /// How long to keep polling without sleeping after a round that handled events.
-    busy_poll: Duration,
+    /// Whether and how long to look for more without sleeping after a round that handled events.
+    busy_poll: BusyPoll,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
@@ -142,7 +144,7 @@ impl Server {
             keepalive,
             max_backlog: config.max_output_backlog,
             max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
-            busy_poll: config.busy_poll,
+            busy_poll: BusyPoll::new(config.busy_poll),
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
@@ -185,7 +187,8 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
-        let mut busy_until = Instant::now();
+        // The previous round handled events: the next one may be a peer's reply.
+        let mut after_busy = false;
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
                 return Ok(());
@@ -217,10 +220,13 @@ impl Server {
             };
             // Right after a busy round, look again without sleeping for a short while: the
             // peer's next request usually follows within microseconds, and catching it here
-            // saves the sleep and wake-up that dominate a request/response round trip.
+            // saves the sleep and wake-up that dominate a request/response round trip. The
+            // spin adapts to what it catches (see `BusyPoll`).
+            let scored = after_busy && !timeout.is_zero();
             let mut polled = false;
-            if busy_until > now && !timeout.is_zero() {
-                while Instant::now() < busy_until {
+            if scored {
+                let until = now + self.busy_poll.budget();
+                while Instant::now() < until {
                     match self.poll.poll(&mut events, Some(Duration::ZERO)) {
                         Ok(()) if !events.is_empty() => {
                             polled = true;
@@ -239,9 +245,11 @@ impl Server {
                     Err(e) => return Err(e),
                 }
             }
-            if !events.is_empty() {
-                busy_until = Instant::now() + self.busy_poll;
+            if scored {
+                let gap = (!events.is_empty()).then(|| now.elapsed());
+                self.busy_poll.observe(gap);
             }
+            after_busy = !events.is_empty();
             for ev in events.iter() {
                 let token = ev.token();
                 if token == WAKER {
@@ -304,6 +312,15 @@ impl Server {
                 },
                 ip => ip.to_string(),
             };
+            // On a `--ssl` server the socket carries a TLS session from the start.
+            let stream = match self.wrap_tls(stream) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::error(format_args!("TLS session for {addr}: {e}"));
+                    continue;
+                }
+            };
+            let handshaking = matches!(stream, Stream::Tls(_));
             let id = self.core.connect(fd, ip);
             let c = match Connection::register(stream, Token(id), self.poll.registry()) {
                 Ok(c) => c,
@@ -315,23 +332,18 @@ impl Server {
                 }
             };
             self.accepted += 1;
-            let mut conn = Conn {
+            let conn = Conn {
                 c,
-                want: 0,
                 paused: false,
                 eof: false,
                 closing: false,
                 ready: false,
                 last_active: Instant::now(),
-                handshaking: false,
+                handshaking,
                 serial: self.accepted,
             };
-            if let Err(e) = self.start_tls(id, &mut conn) {
-                log::error(format_args!("TLS session for {addr}: {e}"));
-                let _ = conn.c.deregister(self.poll.registry());
-                self.core.disconnect(id);
-                self.core.peers.release(id);
-                continue;
+            if handshaking {
+                self.start_handshake_clock(id, conn.serial);
             }
             if self.conns.len() <= id {
                 self.conns.resize_with(id + 1, || None);
@@ -341,7 +353,9 @@ impl Server {
         }
     }
 
-    /// Reads from a connection and processes its frames, batch by batch.
+    /// Reads from a connection and processes its frames, batch by batch: after `READ_BATCH`
+    /// bytes (or one frame larger than that) it yields to the others and continues in the
+    /// next round.
     fn serve(&mut self, id: ConnId, short_read_drains: bool) {
         let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
             return;
@@ -350,41 +364,40 @@ impl Server {
             self.advance_handshake(id);
             return;
         }
-        if conn.paused || conn.closing {
-            return;
-        }
         conn.last_active = Instant::now();
-        // A frame larger than the batch is still read in one go.
-        let limit = READ_BATCH.max(conn.want);
-        let fill = conn.c.fill_bounded(conn.want, limit, short_read_drains);
-        if !self.process(id) {
-            return;
-        }
-        match fill {
-            Ok(Fill::More(_)) => {
-                if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
-                    if !conn.ready {
-                        conn.ready = true;
-                        self.ready.push(id);
+        let mut budget = READ_BATCH;
+        loop {
+            let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
+                return;
+            };
+            if conn.paused || conn.closing {
+                return;
+            }
+            let limits = &self.limits;
+            let fill = conn.c.fill_bounded(budget, short_read_drains, |buf| {
+                framing::missing(buf, limits)
+            });
+            if !self.process(id) {
+                return;
+            }
+            match fill {
+                // The frame at the front completed and was handled: read on.
+                Ok(Fill::More(n)) if n < budget => budget -= n,
+                Ok(Fill::More(_)) => {
+                    if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+                        if !conn.ready {
+                            conn.ready = true;
+                            self.ready.push(id);
+                        }
                     }
+                    return;
                 }
-            }
-            Ok(Fill::Drained(_)) => {
-                // Bytes the TLS session owes the peer (alerts, key updates) go out now.
-                let owed = self
-                    .conns
-                    .get(id)
-                    .and_then(|c| c.as_ref())
-                    .and_then(|c| c.c.tls.as_ref())
-                    .is_some_and(|t| t.wants_write());
-                if owed {
-                    self.flush(id);
+                Ok(Fill::Drained(_)) => return,
+                Ok(Fill::Closed(_)) => return self.end_of_input(id),
+                Err(e) => {
+                    log::info(format_args!("connection {id}: {e}"));
+                    return self.close(id);
                 }
-            }
-            Ok(Fill::Closed(_)) => self.end_of_input(id),
-            Err(e) => {
-                log::info(format_args!("connection {id}: {e}"));
-                self.close(id);
             }
         }
     }
@@ -407,16 +420,27 @@ impl Server {
         loop {
             let buf = conn.c.input.as_slice();
             if buf.is_empty() {
-                conn.want = 0;
                 return true;
             }
-            let (verdict, used) = match framing::handle_front(&mut self.core, id, buf, &self.limits)
-            {
-                Step::Handled { used, verdict } => (verdict, used),
-                Step::NeedMore(n) => {
-                    conn.want = n;
-                    return true;
+            // A frame with a large payload leaves the input as a shared slice, which the core
+            // keeps (job data) or forwards (results) without copying; others are handled in
+            // place.
+            let step = match framing::large_frame(buf, &self.limits) {
+                Some(len) => {
+                    let frame = conn.c.input.split_frame(len);
+                    let backing = Backing::shared(&frame);
+                    match framing::handle_front(&mut self.core, id, &frame, backing, &self.limits) {
+                        Step::Handled { verdict, .. } => Step::Handled { used: 0, verdict },
+                        other => other,
+                    }
                 }
+                None => {
+                    framing::handle_front(&mut self.core, id, buf, Backing::BORROWED, &self.limits)
+                }
+            };
+            let (verdict, used) = match step {
+                Step::Handled { used, verdict } => (verdict, used),
+                Step::NeedMore => return true,
                 Step::Fatal { replied } => {
                     if replied {
                         self.close_after_flush(id);
@@ -536,8 +560,8 @@ impl Server {
     fn close(&mut self, id: ConnId) {
         self.core.disconnect(id);
         if let Some(mut conn) = self.conns.get_mut(id).and_then(|c| c.take()) {
-            if let (Some(tls), false) = (conn.c.tls.as_mut(), conn.handshaking) {
-                tls.close(&mut conn.c.stream);
+            if let Some(tls) = conn.c.stream.tls() {
+                tls.close();
             }
             let _ = conn.c.deregister(self.poll.registry());
             self.core.peers.release(id);
@@ -545,16 +569,20 @@ impl Server {
         }
     }
 
-    /// Gives back the buffers of connections idle since the last sweep.
+    /// Gives back the buffers of connections idle since the last sweep, and the input buffers
+    /// that a large frame left behind on busy ones (they are reused frame after frame while
+    /// large payloads keep coming, and the next one after a sweep makes a new allocation).
     fn sweep(&mut self, now: Instant) {
         self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
+                conn.c.input.shrink_if_idle(KEEP_INPUT);
                 continue;
             }
             conn.c.input.shrink_if_idle(0);
             conn.c.output.shrink_if_idle(0);
+            conn.c.stream.shrink_if_idle();
             if let Some(s) = self.core.peers.get_mut(id) {
                 s.out.shrink_if_idle(0);
             }

@@ -1,21 +1,25 @@
 //! TLS for the library's links and the server's connections, over rustls with the *ring*
-//! crypto provider. The protocol layer and the server core never see it: a link or a server
-//! connection carries an optional [`TlsStream`] and sends its plaintext through it.
+//! crypto provider. The protocol layer and the server core never see it: a link carries an
+//! optional [`TlsStream`] and sends its plaintext through it; a server connection's stream is
+//! a [`TlsSocket`] behind the same transport seam as plain TCP
+//! ([`crate::net::transport::Transport`]).
 //!
 //! * [`TlsConfig`] / [`ClientTls`]: the files of a client or worker and how it verifies the
 //!   server (secure by default, with [`Verify::None`] as the explicit opt-out).
 //! * [`ServerTlsConfig`]: the server's certificate, key and optional client verification.
-//! * [`TlsStream`]: a session over a non-blocking socket.
+//! * [`TlsStream`]: a session over a non-blocking socket; [`TlsSocket`]: one with its socket.
 
 mod client;
 mod pem;
 mod server;
+mod socket;
 mod stream;
 
 pub use client::{warn_no_verify_once, ClientTls, TlsConfig, TlsSlot, Verify, NO_VERIFY_WARNING};
 pub use pem::{load_certs, load_key, FileError};
 pub use server::{accept, ServerTlsConfig};
-pub use stream::{is_tls_error, PlainWriter, TlsStream};
+pub use socket::TlsSocket;
+pub use stream::{is_tls_error, PlainSink, PlainWriter, TlsStream};
 
 /// Names of the environment variables and default paths, for documentation and tools.
 pub mod env {

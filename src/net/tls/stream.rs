@@ -2,21 +2,50 @@
 //! close_notify, driven by the caller's readiness loop (poll(2) in the library, mio in the
 //! server). The session does not own the socket; every call is handed it.
 //!
-//! Reads go through a staging buffer: one `read(2)` of up to [`STAGE_READ`] bytes of ciphertext
-//! is fed to rustls from memory (rustls alone reads 4 KiB per system call, which costs a
-//! megabyte payload hundreds of calls). Every read drains all the plaintext rustls decrypted,
-//! so nothing decrypted is ever left inside rustls where a poll on the socket could not see it.
+//! Plaintext moves with the semantics of read(2) and writev(2), so the callers' edge-triggered
+//! loops work unchanged over TLS:
+//! * [`TlsStream::read_plain`] returns fewer bytes than it was offered only when the socket is
+//!   drained and nothing decrypted is left in the session (a poll on the socket then misses
+//!   nothing), `Ok(0)` at the end, WouldBlock when nothing arrived.
+//! * [`TlsStream::write_plain`] accepts fewer bytes than it was given only when the socket is
+//!   full (a writable edge follows); what it accepted may still wait encrypted in the session
+//!   ([`TlsStream::wants_write`], written by [`TlsStream::flush`]).
+//!
+//! Ciphertext is read through a staging buffer: one read(2) of up to [`STAGE_READ`] bytes is
+//! fed to rustls from memory (rustls alone reads 4 KiB per system call, which costs a megabyte
+//! payload hundreds of calls). Decrypted plaintext is copied once, from rustls's record buffer
+//! into the caller's buffer ([`PlainSink`]), never into a zero-filled intermediate.
 
-use crate::net::buffer::{Buffer, Fill};
+use crate::net::buffer::Buffer;
+use bytes::BytesMut;
 use rustls::Connection;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, IoSlice, Write};
 
 /// Ciphertext read from the socket per system call.
 const STAGE_READ: usize = 256 * 1024;
 
-/// Plaintext rustls encrypts ahead of the socket (its default is 64 KiB; more means fewer
-/// rounds between encrypting and writing for large payloads).
+/// Encrypted bytes a session holds ahead of the socket (rustls's default is 64 KiB; more
+/// means fewer rounds between encrypting and writing for large payloads). A peer that does
+/// not read costs at most this much beyond the connection's own output queue.
 const SEND_BUFFER: usize = 512 * 1024;
+
+/// Where decrypted plaintext is appended: the library's link buffer, or the server's
+/// reference-counted input buffer (whose caller reserved the room it offers).
+pub trait PlainSink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl PlainSink for Buffer {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl PlainSink for BytesMut {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
 
 /// One TLS session (client or server side).
 pub struct TlsStream {
@@ -70,6 +99,11 @@ impl TlsStream {
         self.conn.wants_write()
     }
 
+    /// True once the peer ended the session (close_notify, or the socket closed).
+    pub fn peer_closed(&self) -> bool {
+        self.closed
+    }
+
     /// The negotiated protocol version ("TLSv1_3"), once known.
     pub fn protocol(&self) -> Option<rustls::ProtocolVersion> {
         self.conn.protocol_version()
@@ -82,14 +116,12 @@ impl TlsStream {
 
     /// Drives the handshake as far as the socket allows. Ok(true) once it is complete (and
     /// its last flight written); Ok(false) when the socket would block: wait for what
-    /// [`TlsStream::wants_write`] says (writable) or else readable. Plaintext that arrived with
-    /// the handshake's last flight is appended to `input`. A peer that closes during the
-    /// handshake is an UnexpectedEof error; a TLS failure is InvalidData (see [`is_tls_error`]).
-    pub fn handshake<S: Read + Write>(
-        &mut self,
-        sock: &mut S,
-        input: &mut Buffer,
-    ) -> io::Result<bool> {
+    /// [`TlsStream::wants_write`] says (writable) or else readable. Application data that
+    /// arrived with the handshake's last flight stays in the session for the next
+    /// [`TlsStream::read_plain`], which the caller must make before it polls the socket again.
+    /// A peer that closes during the handshake is an UnexpectedEof error; a TLS failure is
+    /// InvalidData (see [`is_tls_error`]).
+    pub fn handshake<S: io::Read + Write>(&mut self, sock: &mut S) -> io::Result<bool> {
         loop {
             if !self.flush(sock)? {
                 return Ok(false);
@@ -97,132 +129,182 @@ impl TlsStream {
             if !self.conn.is_handshaking() {
                 return Ok(true);
             }
-            match self.staged.read_from(sock, STAGE_READ) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the peer closed the connection during the TLS handshake",
-                    ))
-                }
-                Ok(_) => {
-                    if let Err(e) = self.pump(input) {
-                        // Tell the peer why (the alert rustls queued), then fail.
-                        let _ = self.flush(sock);
-                        return Err(e);
+            if self.staged.is_empty() {
+                match self.staged.read_from(sock, STAGE_READ) {
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the peer closed the connection during the TLS handshake",
+                        ))
                     }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            }
+            // Feed only while the handshake lasts: records behind it are application data,
+            // left staged for `read_plain`.
+            while self.conn.is_handshaking() && !self.staged.is_empty() {
+                if let Err(e) = self.feed() {
+                    // Tell the peer why (the alert rustls queued), then fail.
+                    let _ = self.flush(sock);
+                    return Err(e);
+                }
             }
         }
     }
 
-    /// Hands staged ciphertext to rustls and appends every decrypted byte to `input`.
-    fn pump(&mut self, input: &mut Buffer) -> io::Result<usize> {
-        let mut total = self.drain_plaintext(input)?;
-        while !self.staged.is_empty() {
-            let mut slice = self.staged.as_slice();
-            let n = self.conn.read_tls(&mut slice)?;
-            self.staged.consume(n);
-            self.conn.process_new_packets().map_err(tls_error)?;
-            total += self.drain_plaintext(input)?;
-            if n == 0 {
-                break;
-            }
+    /// Hands staged ciphertext (at most one record's worth) to rustls and decrypts it.
+    fn feed(&mut self) -> io::Result<()> {
+        let mut slice = self.staged.as_slice();
+        // Never called with nothing staged: rustls takes an empty read for the socket's end.
+        let n = self.conn.read_tls(&mut slice)?;
+        self.staged.consume(n);
+        if n == 0 {
+            // close_notify was received: nothing after it counts.
+            self.closed = true;
+            self.staged.consume(usize::MAX);
+        }
+        self.conn.process_new_packets().map_err(tls_error)?;
+        Ok(())
+    }
+
+    /// Appends up to `max` bytes of decrypted plaintext to `dst`; fewer only when the session
+    /// holds no more.
+    fn deliver(&mut self, dst: &mut impl PlainSink, max: usize) -> io::Result<usize> {
+        let mut total = 0;
+        let mut reader = self.conn.reader();
+        while total < max {
+            let taken = match reader.fill_buf() {
+                // close_notify and every byte before it were read.
+                Ok([]) => {
+                    self.closed = true;
+                    break;
+                }
+                Ok(chunk) => {
+                    let k = chunk.len().min(max - total);
+                    dst.put(&chunk[..k]);
+                    k
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // The socket closed without close_notify: an end like any other here
+                // (Gearman frames its own messages, so no truncation goes unnoticed).
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.closed = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            reader.consume(taken);
+            total += taken;
         }
         Ok(total)
     }
 
-    fn drain_plaintext(&mut self, input: &mut Buffer) -> io::Result<usize> {
-        let mut total = 0;
-        loop {
-            match input.read_from(&mut self.conn.reader(), 0) {
-                Ok(0) => {
-                    self.closed = true;
-                    return Ok(total);
-                }
-                Ok(n) => total += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    // The socket closed without close_notify: an end like any other here
-                    // (Gearman frames its own messages, so no truncation goes unnoticed).
-                    self.closed = true;
-                    return Ok(total);
-                }
-                Err(e) => return Err(e),
-            }
+    /// Delivers what the session already holds, decrypted or staged, without touching the
+    /// socket.
+    fn take_buffered(&mut self, dst: &mut impl PlainSink, max: usize) -> io::Result<usize> {
+        let mut total = self.deliver(dst, max)?;
+        while total < max && !self.staged.is_empty() && !self.closed {
+            self.feed()?;
+            total += self.deliver(dst, max - total)?;
         }
+        Ok(total)
     }
 
-    /// Reads and decrypts until the socket would block, the peer closed, or `limit` plaintext
-    /// bytes arrived (then more may be waiting, in the socket or staged here: call again).
-    /// `short_read_drains`: a socket read shorter than offered counts as draining the socket.
+    /// Reads and decrypts up to `max` plaintext bytes into `dst`, with the semantics of
+    /// read(2) on a non-blocking socket: Ok(n) with `n < max` only once the socket is drained
+    /// (it would block, or gave less than it was offered) and the session holds nothing
+    /// decrypted; Ok(0) when the peer ended the session; WouldBlock when nothing arrived.
     /// Encrypted bytes the session owes the peer (key updates, alerts) are written too.
-    pub fn read_plain<S: Read + Write>(
+    pub fn read_plain<S: io::Read + Write>(
         &mut self,
         sock: &mut S,
-        input: &mut Buffer,
-        limit: usize,
-        short_read_drains: bool,
-    ) -> io::Result<Fill> {
+        dst: &mut impl PlainSink,
+        max: usize,
+    ) -> io::Result<usize> {
+        // With output already waiting, the caller's writable event sends what reads add.
+        let owed_before = self.conn.wants_write();
+        let result = self.read_plain_inner(sock, dst, max);
+        if !owed_before && self.conn.wants_write() {
+            let _ = self.flush(sock);
+        }
+        result
+    }
+
+    fn read_plain_inner<S: io::Read>(
+        &mut self,
+        sock: &mut S,
+        dst: &mut impl PlainSink,
+        max: usize,
+    ) -> io::Result<usize> {
         let mut total = 0;
+        let mut drained = false;
         loop {
-            let pumped = self.pump(input);
-            if self.conn.wants_write() {
-                let _ = self.flush(sock);
+            total += self.take_buffered(dst, max - total)?;
+            if total == max || self.closed {
+                return Ok(total);
             }
-            total += pumped?;
-            if self.closed {
-                return Ok(Fill::Closed(total));
-            }
-            if total >= limit {
-                return Ok(Fill::More(total));
+            if drained {
+                return match total {
+                    0 => Err(io::ErrorKind::WouldBlock.into()),
+                    n => Ok(n),
+                };
             }
             match self.staged.read_from_offered(sock, STAGE_READ) {
-                Ok((0, _)) => {
-                    self.closed = true;
-                    return Ok(Fill::Closed(total));
-                }
-                Ok((n, offered)) => {
-                    if short_read_drains && n < offered {
-                        let pumped = self.pump(input)?;
-                        total += pumped;
-                        if self.conn.wants_write() {
-                            let _ = self.flush(sock);
-                        }
-                        return Ok(if self.closed {
-                            Fill::Closed(total)
-                        } else {
-                            Fill::Drained(total)
-                        });
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained(total)),
+                // The socket's end, possibly in the middle of a record: what was decrypted
+                // before it was delivered above.
+                Ok((0, _)) => self.closed = true,
+                // A short read emptied the socket's receive queue.
+                Ok((n, offered)) => drained = n < offered,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Encrypts what fits of `bufs` (in order) and writes what the socket takes. Returns the
-    /// plaintext bytes accepted; WouldBlock when none could be, because the socket is full.
-    /// Accepted bytes may still wait inside the session: see [`TlsStream::wants_write`].
+    /// Encrypts `bufs` (in order, as one stream: small packets share a record) and writes
+    /// what the socket takes, with the semantics of writev(2) on a non-blocking socket: the
+    /// plaintext bytes accepted, fewer than given only when the socket is full, WouldBlock
+    /// when none could be. Accepted bytes may still wait inside the session: see
+    /// [`TlsStream::wants_write`].
     pub fn write_plain<S: Write>(
         &mut self,
         sock: &mut S,
-        bufs: &[io::IoSlice<'_>],
+        bufs: &[IoSlice<'_>],
     ) -> io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let n = self.conn.writer().write_vectored(bufs)?;
+        let mut done = n;
+        let mut rest: Vec<&[u8]> = Vec::new();
         loop {
-            let n = self.conn.writer().write_vectored(bufs)?;
-            if n > 0 || bufs.iter().all(|b| b.is_empty()) {
-                let _ = self.flush(sock)?;
-                return Ok(n);
+            let flushed = self.flush(sock)?;
+            if done == total {
+                return Ok(done);
             }
-            // The session's send buffer is full: make room or report the full socket.
-            if !self.flush(sock)? {
-                return Err(io::ErrorKind::WouldBlock.into());
+            if !flushed {
+                return match done {
+                    0 => Err(io::ErrorKind::WouldBlock.into()),
+                    n => Ok(n),
+                };
             }
+            // The session's send buffer was full and the socket took all of it: encrypt
+            // the next part (a large payload goes through in SEND_BUFFER steps).
+            if rest.is_empty() {
+                rest.extend(bufs.iter().map(|b| &**b));
+                advance(&mut rest, done);
+            }
+            let iov: Vec<IoSlice<'_>> = rest.iter().map(|b| IoSlice::new(b)).collect();
+            let n = self.conn.writer().write_vectored(&iov)?;
+            if n == 0 {
+                // Nothing accepted with an empty send buffer: only before the handshake
+                // completed, which callers wait for.
+                return Ok(done);
+            }
+            done += n;
+            advance(&mut rest, n);
         }
     }
 
@@ -240,10 +322,32 @@ impl TlsStream {
         Ok(true)
     }
 
-    /// Queues close_notify and writes what the socket takes without waiting.
+    /// Queues close_notify and writes what the socket takes without waiting. Nothing is
+    /// said during the handshake (there is no session to close yet).
     pub fn close<S: Write>(&mut self, sock: &mut S) {
+        if self.conn.is_handshaking() {
+            return;
+        }
         self.conn.send_close_notify();
         let _ = self.flush(sock);
+    }
+
+    /// Releases the staging buffer when nothing waits in it.
+    pub fn shrink_if_idle(&mut self) {
+        self.staged.shrink_if_idle(0);
+    }
+}
+
+/// Drops the first `n` bytes of `slices`.
+fn advance(slices: &mut Vec<&[u8]>, mut n: usize) {
+    let mut whole = 0;
+    while whole < slices.len() && slices[whole].len() <= n {
+        n -= slices[whole].len();
+        whole += 1;
+    }
+    slices.drain(..whole);
+    if let Some(first) = slices.first_mut() {
+        *first = &first[n..];
     }
 }
 
@@ -256,10 +360,10 @@ pub struct PlainWriter<'a, S: Write> {
 
 impl<S: Write> Write for PlainWriter<'_, S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tls.write_plain(self.sock, &[io::IoSlice::new(buf)])
+        self.tls.write_plain(self.sock, &[IoSlice::new(buf)])
     }
 
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.tls.write_plain(self.sock, bufs)
     }
 

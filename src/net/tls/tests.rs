@@ -1,6 +1,6 @@
 use super::test_certs::TestCerts;
 use super::*;
-use crate::net::buffer::{Buffer, Fill};
+use crate::net::buffer::Buffer;
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
@@ -54,8 +54,8 @@ fn connect(client: &ClientTls, host: &str, server: &Arc<rustls::ServerConfig>) -
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let c_done = e.c.handshake(&mut e.cs, &mut e.cin)?;
-        let s_done = e.s.handshake(&mut e.ss, &mut e.sin)?;
+        let c_done = e.c.handshake(&mut e.cs)?;
+        let s_done = e.s.handshake(&mut e.ss)?;
         if c_done && s_done {
             return Ok(e);
         }
@@ -85,9 +85,11 @@ fn transfer(
         } else {
             tx.flush(txs).expect("flush");
         }
-        match rx.read_plain(rxs, rin, 1 << 20, true).expect("read") {
-            Fill::Closed(_) => panic!("closed early"),
-            Fill::Drained(_) | Fill::More(_) => {}
+        match rx.read_plain(rxs, rin, 1 << 20) {
+            Ok(0) => panic!("closed early"),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read: {e}"),
         }
         assert!(Instant::now() < deadline, "transfer stalled");
     }
@@ -109,13 +111,10 @@ fn verified_session_moves_a_megabyte_each_way_and_closes_cleanly() {
         e.c.close(&mut e.cs);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            match e
-                .s
-                .read_plain(&mut e.ss, &mut e.sin, 1 << 20, true)
-                .expect("read")
-            {
-                Fill::Closed(0) => break,
-                other => assert!(matches!(other, Fill::Drained(0)), "{other:?}"),
+            match e.s.read_plain(&mut e.ss, &mut e.sin, 1 << 20) {
+                Ok(0) => break,
+                Ok(n) => panic!("{n} bytes after close_notify"),
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}"),
             }
             assert!(Instant::now() < deadline, "close_notify not seen");
             std::thread::sleep(Duration::from_millis(1));
@@ -143,11 +142,9 @@ fn tls_1_2_peers_are_served() {
         TlsStream::new(conn),
         TlsStream::new(accept(&server).expect("s")),
     );
-    let (mut cin, mut sin) = (Buffer::new(), Buffer::new());
+    let mut sin = Buffer::new();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !(c.handshake(&mut cs, &mut cin).expect("client")
-        & s.handshake(&mut ss, &mut sin).expect("server"))
-    {
+    while !(c.handshake(&mut cs).expect("client") & s.handshake(&mut ss).expect("server")) {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -318,4 +315,171 @@ fn verification_setting_from_the_environment_text() {
     assert_eq!(client::parse_verify("none"), Ok(Verify::None));
     let e = client::parse_verify("off").expect_err("unknown value");
     assert!(e.contains("GEARMAN_TLS_VERIFY"), "{e}");
+}
+
+/// One direction of an in-memory socket pair: bytes written by one end wait here for the
+/// other; a reader of an empty pipe gets WouldBlock, a writer of a full one too.
+type Pipe = std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u8>>>;
+
+/// A non-blocking in-memory socket: reads from `rx`, writes to `tx` up to `cap` bytes waiting.
+struct MemSock {
+    rx: Pipe,
+    tx: Pipe,
+    cap: usize,
+}
+
+fn mem_pair(cap: usize) -> (MemSock, MemSock) {
+    let (a, b) = (Pipe::default(), Pipe::default());
+    (
+        MemSock {
+            rx: a.clone(),
+            tx: b.clone(),
+            cap,
+        },
+        MemSock { rx: b, tx: a, cap },
+    )
+}
+
+impl io::Read for MemSock {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rx = self.rx.borrow_mut();
+        if rx.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(rx.len());
+        for (dst, src) in buf.iter_mut().zip(rx.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+}
+
+impl io::Write for MemSock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut tx = self.tx.borrow_mut();
+        let n = buf.len().min(self.cap - tx.len());
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        tx.extend(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A client and a server session over an in-memory pair, handshake done.
+fn mem_sessions(cap: usize) -> (TlsStream, MemSock, TlsStream, MemSock) {
+    let certs = TestCerts::generate();
+    let server = server_config(&certs, false);
+    let tls = client(TlsConfig::new().ca_file(&certs.ca));
+    let (mut cs, mut ss) = mem_pair(cap);
+    let mut c = TlsStream::new(tls.connect("localhost", LOCAL).expect("client"));
+    let mut s = TlsStream::new(accept(&server).expect("server"));
+    for _ in 0..20 {
+        let c_done = c.handshake(&mut cs).expect("client handshake");
+        if s.handshake(&mut ss).expect("server handshake") && c_done {
+            return (c, cs, s, ss);
+        }
+    }
+    panic!("handshake did not finish");
+}
+
+/// The read(2) contract the server's edge-triggered loop relies on: a read returns less than
+/// it was offered only when the socket is drained and nothing decrypted is left behind.
+#[test]
+fn a_short_plaintext_read_means_drained() {
+    let (mut c, mut cs, mut s, mut ss) = mem_sessions(usize::MAX);
+    let data: Vec<u8> = (0..300_007u32).map(|i| (i % 253) as u8).collect();
+    // Several records and writes, all waiting in the socket before the server reads.
+    for part in data.chunks(70_000) {
+        assert_eq!(
+            c.write_plain(&mut cs, &[IoSlice::new(part)])
+                .expect("write"),
+            part.len()
+        );
+    }
+    assert!(!c.wants_write());
+    let mut got = bytes::BytesMut::with_capacity(data.len());
+    loop {
+        let n = s
+            .read_plain(&mut ss, &mut got, 1000)
+            .unwrap_or_else(|e| panic!("read after {}: {e}", got.len()));
+        assert!(n > 0);
+        if n < 1000 {
+            break;
+        }
+    }
+    assert_eq!(&got[..], &data[..]);
+    let e = s.read_plain(&mut ss, &mut got, 1000).expect_err("drained");
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+}
+
+/// Data the client sends right after its last handshake flight reaches the server's first
+/// read, without a new socket event.
+#[test]
+fn data_behind_the_handshake_waits_for_the_first_read() {
+    let certs = TestCerts::generate();
+    let server = server_config(&certs, false);
+    let tls = client(TlsConfig::new().ca_file(&certs.ca));
+    let (mut cs, mut ss) = mem_pair(usize::MAX);
+    let mut c = TlsStream::new(tls.connect("localhost", LOCAL).expect("client"));
+    let mut s = TlsStream::new(accept(&server).expect("server"));
+    // ClientHello; ServerHello..Finished; the client is done (TLS 1.3) and sends at once.
+    assert!(!c.handshake(&mut cs).expect("c1"));
+    assert!(!s.handshake(&mut ss).expect("s1"));
+    assert!(c.handshake(&mut cs).expect("c2"));
+    c.write_plain(&mut cs, &[IoSlice::new(b"first request")])
+        .expect("write");
+    assert!(s.handshake(&mut ss).expect("s2"));
+    let mut got = Buffer::new();
+    assert_eq!(s.read_plain(&mut ss, &mut got, 1 << 16).expect("read"), 13);
+    assert_eq!(got.as_slice(), b"first request");
+}
+
+/// The writev(2) contract: fewer bytes accepted than given only when the socket is full;
+/// what was accepted may wait encrypted in the session until the socket takes it.
+#[test]
+fn a_short_plaintext_write_means_the_socket_is_full() {
+    let (mut c, mut cs, mut s, mut ss) = mem_sessions(100_000);
+    let head = [7u8; 12];
+    let payload: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    let total = head.len() + payload.len();
+    let mut sent = 0;
+    let mut got = bytes::BytesMut::with_capacity(total);
+    while sent < total || c.wants_write() {
+        if sent < total {
+            let rest = match sent.checked_sub(head.len()) {
+                None => vec![IoSlice::new(&head[sent..]), IoSlice::new(&payload)],
+                Some(p) => vec![IoSlice::new(&payload[p..])],
+            };
+            match c.write_plain(&mut cs, &rest) {
+                Ok(n) => {
+                    sent += n;
+                    if sent < total {
+                        assert_eq!(cs.tx.borrow().len(), cs.cap, "short write, room left");
+                    }
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+                    assert_eq!(cs.tx.borrow().len(), cs.cap);
+                }
+            }
+        } else if !c.flush(&mut cs).expect("flush") {
+            assert_eq!(cs.tx.borrow().len(), cs.cap);
+        }
+        // The peer reads a little, as a slow reader would.
+        let room = got.capacity() - got.len();
+        match s.read_plain(&mut ss, &mut got, room.min(64 * 1024)) {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}"),
+        }
+    }
+    while got.len() < total {
+        let room = got.capacity() - got.len();
+        s.read_plain(&mut ss, &mut got, room).expect("read");
+    }
+    assert_eq!(&got[..12], &head);
+    assert!(got[12..] == payload[..]);
 }

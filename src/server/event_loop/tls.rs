@@ -3,10 +3,12 @@
 //! that does not finish within the handshake timeout is disconnected. SIGHUP loads the
 //! certificate and key again for new connections (established sessions keep theirs).
 
-use super::{Conn, Server};
-use crate::net::tls::{accept, is_tls_error, ServerTlsConfig, TlsStream};
+use super::Server;
+use crate::net::tls::{accept, is_tls_error, ServerTlsConfig, TlsSocket, TlsStream};
+use crate::net::Stream;
 use crate::server::log;
 use crate::server::model::ConnId;
+use mio::net::TcpStream;
 use rustls::ServerConfig;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -43,36 +45,46 @@ impl ServerTls {
 }
 
 impl Server {
-    /// Gives a newly accepted connection its TLS session (for a `--ssl` server) and starts
-    /// its handshake clock.
-    pub(super) fn start_tls(&mut self, id: ConnId, conn: &mut Conn) -> Result<(), String> {
-        let Some(tls) = self.tls.as_mut() else {
-            return Ok(());
+    /// The stream of a newly accepted socket: on a `--ssl` server, with a fresh TLS session.
+    pub(super) fn wrap_tls(&self, sock: TcpStream) -> Result<Stream, String> {
+        let Some(tls) = self.tls.as_ref() else {
+            return Ok(Stream::Tcp(sock));
         };
         let session = accept(&tls.config).map_err(|e| e.to_string())?;
-        conn.c.tls = Some(TlsStream::new(session));
-        conn.handshaking = true;
-        tls.pending
-            .push_back((Instant::now() + tls.timeout, id, conn.serial));
-        Ok(())
+        Ok(Stream::Tls(Box::new(TlsSocket::new(
+            sock,
+            TlsStream::new(session),
+        ))))
+    }
+
+    /// Starts the handshake clock of connection `id` (accept number `serial`).
+    pub(super) fn start_handshake_clock(&mut self, id: ConnId, serial: u64) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.pending
+                .push_back((Instant::now() + tls.timeout, id, serial));
+        }
     }
 
     /// Advances the handshake of connection `id` after a readiness event. Once it is done,
     /// the connection is served like any other (the client's first request may have arrived
-    /// with its last handshake flight).
+    /// with its last handshake flight: it waits in the session for the first read).
     pub(super) fn advance_handshake(&mut self, id: ConnId) {
         let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
             return;
         };
         let c = &mut conn.c;
-        let Some(tls) = c.tls.as_mut() else {
+        let Some(tls) = c.stream.tls() else {
             conn.handshaking = false;
             return;
         };
-        match tls.handshake(&mut c.stream, &mut c.input) {
+        match tls.handshake() {
             Ok(true) => {
                 conn.handshaking = false;
-                let version = tls.protocol().map(|v| format!("{v:?}")).unwrap_or_default();
+                let version = tls
+                    .session()
+                    .protocol()
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_default();
                 log::info(format_args!("connection {id}: TLS session ({version})"));
                 if c.want_writable(self.poll.registry(), false).is_err() {
                     self.close(id);
@@ -81,7 +93,7 @@ impl Server {
                 self.serve(id, false);
             }
             Ok(false) => {
-                let write = tls.wants_write();
+                let write = tls.session().wants_write();
                 if c.want_writable(self.poll.registry(), write).is_err() {
                     self.close(id);
                 }
