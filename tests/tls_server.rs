@@ -1,11 +1,14 @@
 //! Our server with `--ssl`: handshakes never block the loop (a silent client delays nobody and
 //! is dropped after the handshake timeout), mutual TLS behind `--ssl-verify-clients`, refusal to
-//! start with unusable files, `GEARMAND_*` over the flags, and SIGHUP reloading the certificate
-//! without dropping established connections.
+//! start with unusable files, `GEARMAND_*` over the flags, SIGHUP reloading the certificate
+//! without dropping established connections; and the payload path over TLS: a large payload
+//! shared by coalesced clients reaches each intact, a peer that stops reading is dropped at the
+//! output cap.
 
 mod common;
 mod tls_support;
 
+use common::proto::cmd::*;
 use gearman::worker::GrabMode;
 use gearman::Client;
 use std::io::Read;
@@ -218,4 +221,90 @@ fn sighup_reloads_the_certificate_and_keeps_connections() {
     }
     let mut again = TlsAdmin::connect(server.port, &second).expect("admin");
     assert_eq!(again.line("version"), "OK 1.1.20+ds\n");
+}
+
+/// A megabyte job coalesced by several TLS clients, and a worker's megabyte results: the
+/// server sends the same shared slices into each client's session.
+#[test]
+fn a_large_payload_shared_by_coalesced_tls_clients_reaches_each_intact() {
+    let c = TestCerts::generate();
+    let server = TlsServer::start(&c, &[]);
+    // Larger than a TLS record and a read, with NULs, not a multiple of either.
+    let data: Vec<u8> = (0..(1usize << 20) + 77)
+        .map(|i| (i * 7 % 253) as u8)
+        .collect();
+    let partial: Vec<u8> = data[..300_001].iter().rev().copied().collect();
+    let result: Vec<u8> = data.iter().map(|b| b ^ 0x5a).collect();
+    let mut w = TlsAdmin::connect(server.port, &c).expect("worker");
+    w.send_packet(CAN_DO, &[b"big"]);
+    let mut clients: Vec<TlsAdmin> = (0..3)
+        .map(|_| TlsAdmin::connect(server.port, &c).expect("client"))
+        .collect();
+    let mut handle = None;
+    for cl in clients.iter_mut() {
+        cl.send_packet(SUBMIT_JOB, &[b"big", b"same", &data]);
+        let (kind, h) = cl.recv_packet();
+        assert_eq!(kind, JOB_CREATED);
+        assert_eq!(handle.get_or_insert_with(|| h.clone()), &h, "coalesced");
+    }
+    let handle = handle.expect("handle");
+    w.send_packet(GRAB_JOB, &[]);
+    let (kind, assigned) = w.recv_packet();
+    assert_eq!(kind, JOB_ASSIGN);
+    let expect_assign = [&handle[..], b"\0big\0", &data].concat();
+    assert!(assigned == expect_assign, "the worker's payload is damaged");
+    w.send_packet(WORK_DATA, &[&handle, &partial]);
+    w.send_packet(WORK_COMPLETE, &[&handle, &result]);
+    for (i, cl) in clients.iter_mut().enumerate() {
+        for (want_kind, want) in [(WORK_DATA, &partial), (WORK_COMPLETE, &result)] {
+            let (kind, payload) = cl.recv_packet();
+            assert_eq!(kind, want_kind, "client {i}");
+            assert!(
+                payload == [&handle[..], b"\0", want].concat(),
+                "client {i}: packet type {kind} damaged"
+            );
+        }
+    }
+}
+
+/// A TLS client that submits jobs with megabyte results and never reads is disconnected at
+/// the per-connection output cap (128 MiB), like a plaintext one; others are served.
+#[test]
+fn a_tls_client_that_stops_reading_is_dropped_at_the_output_cap() {
+    let c = TestCerts::generate();
+    let server = TlsServer::start(&c, &["--max-packet-size", "1048576"]);
+    let _worker = ReverseWorker::start_with(
+        &[server.port],
+        Some(client_tls(&c)),
+        GrabMode::All,
+        "amplify",
+        |_| vec![b'x'; (1 << 20) - 64],
+    );
+    // 160 MiB of results, more than the cap plus what the socket and the session buffer.
+    let mut stalled = TlsAdmin::connect(server.port, &c).expect("stalled client");
+    let mut burst = Vec::new();
+    for i in 0..160 {
+        burst.extend(common::packet(
+            common::REQ,
+            SUBMIT_JOB,
+            &[b"amplify", format!("s{i}").as_bytes(), b"x"],
+        ));
+    }
+    stalled.send(&burst);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !server.log().contains("does not read its output") {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled TLS reader was not disconnected: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut other = Client::new();
+    other.set_tls(Some(client_tls(&c)));
+    other.set_timeout(30_000);
+    other.add_server("localhost", server.port).expect("server");
+    let got = other.do_job("amplify", b"y").expect("other client");
+    assert_eq!(got.len(), (1 << 20) - 64);
+    drop(stalled);
 }

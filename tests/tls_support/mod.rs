@@ -230,9 +230,24 @@ impl TlsAdmin {
         self.stream.read_exact(&mut v).expect("TLS read");
         v
     }
+
+    /// Sends one request packet.
+    pub fn send_packet(&mut self, kind: u32, args: &[&[u8]]) {
+        self.send(&crate::common::packet(crate::common::REQ, kind, args));
+    }
+
+    /// Reads one response packet: its type and payload (the magic is checked).
+    pub fn recv_packet(&mut self) -> (u32, Vec<u8>) {
+        let h = self.read_exact(12);
+        assert_eq!(&h[..4], b"\0RES", "magic");
+        let kind = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let len = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        (kind, self.read_exact(len))
+    }
 }
 
-/// A Rust worker for "reverse" on its own thread, stopped and joined when dropped.
+/// A Rust worker for "reverse" (or another function) on its own thread, stopped and joined
+/// when dropped.
 pub struct ReverseWorker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -241,6 +256,21 @@ pub struct ReverseWorker {
 
 impl ReverseWorker {
     pub fn start(servers: &[u16], tls: Option<TlsConfig>, grab: GrabMode) -> ReverseWorker {
+        ReverseWorker::start_with(servers, tls, grab, "reverse", |w| {
+            let mut out = w.to_vec();
+            out.reverse();
+            out
+        })
+    }
+
+    /// A worker for `function`, whose result is `f(workload)`.
+    pub fn start_with(
+        servers: &[u16],
+        tls: Option<TlsConfig>,
+        grab: GrabMode,
+        function: &str,
+        f: fn(&[u8]) -> Vec<u8>,
+    ) -> ReverseWorker {
         let stop = Arc::new(AtomicBool::new(false));
         let errors = Arc::new(Mutex::new(Vec::new()));
         let mut w = Worker::new().expect("worker");
@@ -249,10 +279,8 @@ impl ReverseWorker {
             w.add_server("127.0.0.1", *p).expect("add server");
         }
         w.set_grab_mode(grab);
-        w.add_function("reverse", 0, |job| {
-            let mut out = job.workload().to_vec();
-            out.reverse();
-            WorkResult::Complete(out)
+        w.add_function(function, 0, move |job| {
+            WorkResult::Complete(f(job.workload()))
         })
         .expect("add function");
         w.set_timeout(100);
