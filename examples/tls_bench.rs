@@ -61,26 +61,33 @@ struct Side {
 }
 
 impl Side {
-    fn start(config: Config, tls: Option<TlsConfig>, stop: &Arc<AtomicBool>) -> Side {
+    fn start(name: &str, config: Config, tls: Option<TlsConfig>, stop: &Arc<AtomicBool>) -> Side {
         let server = Server::bind(config).expect("server");
         let port = server.local_addr().expect("addr").port();
         let stop_server = server.controller();
-        let server = std::thread::spawn(move || server.run());
+        // Named threads, so that a profiler tells them apart.
+        let server = std::thread::Builder::new()
+            .name(format!("server-{name}"))
+            .spawn(move || server.run())
+            .expect("server thread");
         let (t, stop) = (tls.clone(), stop.clone());
-        let worker = std::thread::spawn(move || {
-            let mut w = Worker::new().expect("worker");
-            w.set_tls(t);
-            w.add_server("127.0.0.1", port).expect("server");
-            w.add_function("echo", 0, |job| {
-                WorkResult::Complete(job.workload().to_vec())
+        let worker = std::thread::Builder::new()
+            .name(format!("worker-{name}"))
+            .spawn(move || {
+                let mut w = Worker::new().expect("worker");
+                w.set_tls(t);
+                w.add_server("127.0.0.1", port).expect("server");
+                w.add_function("echo", 0, |job| {
+                    WorkResult::Complete(job.workload().to_vec())
+                })
+                .expect("function");
+                // Long enough that a run under a profiler never times a handshake out.
+                w.set_timeout(2000);
+                while !stop.load(Ordering::SeqCst) {
+                    let _ = w.work();
+                }
             })
-            .expect("function");
-            // Long enough that a run under a profiler never times a handshake out.
-            w.set_timeout(2000);
-            while !stop.load(Ordering::SeqCst) {
-                let _ = w.work();
-            }
-        });
+            .expect("worker thread");
         let mut client = Client::new();
         client.set_tls(tls);
         client.add_server("localhost", port).expect("server");
@@ -120,8 +127,8 @@ fn main() {
     });
     let stop = Arc::new(AtomicBool::new(false));
     let mut sides = [
-        Side::start(Config::loopback(), None, &stop),
-        Side::start(tls_config, Some(client_tls), &stop),
+        Side::start("plain", Config::loopback(), None, &stop),
+        Side::start("tls", tls_config, Some(client_tls), &stop),
     ];
     println!(
         "load average: {}",

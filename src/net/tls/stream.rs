@@ -21,13 +21,17 @@ use bytes::BytesMut;
 use rustls::Connection;
 use std::io::{self, BufRead, IoSlice, Write};
 
-/// Ciphertext read from the socket per system call.
-const STAGE_READ: usize = 256 * 1024;
+/// Ciphertext read from the socket per system call (the plaintext read size of a plain
+/// connection): 16 system calls per megabyte, and the staging buffer an idle connection
+/// keeps until the server's sweep stays small.
+const STAGE_READ: usize = 64 * 1024;
 
-/// Encrypted bytes a session holds ahead of the socket (rustls's default is 64 KiB; more
-/// means fewer rounds between encrypting and writing for large payloads). A peer that does
-/// not read costs at most this much beyond the connection's own output queue.
-const SEND_BUFFER: usize = 512 * 1024;
+/// Encrypted bytes a session holds ahead of the socket (rustls's default is 64 KiB). Each
+/// record is an allocation of its own until written: at 512 KiB a megabyte payload made the
+/// allocator grow and trim the heap for every message (page faults cost the client of a
+/// do-1MB about 40% more CPU time than at 128 KiB, measured with examples/tls_bench). A peer
+/// that does not read costs at most this much beyond the connection's own output queue.
+const SEND_BUFFER: usize = 128 * 1024;
 
 /// Where decrypted plaintext is appended: the library's link buffer, or the server's
 /// reference-counted input buffer (whose caller reserved the room it offers).
