@@ -6,8 +6,10 @@
 //! the core's tables as they stand ([`render`]), in the Prometheus text format 0.0.4 or, when
 //! the scraper asks for it, OpenMetrics 1.0.
 
+use super::core::Core;
+use super::model::Function;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Upper bounds of the latency histograms' buckets, in seconds (an implicit `+Inf` follows).
 pub const BUCKETS: [f64; 20] = [
@@ -281,6 +283,316 @@ pub fn json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// The label text of a name: up to its first NUL (as `status` prints it), lossy UTF-8.
+fn label(name: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(super::wire::until_nul(name))
+}
+
+const PRIORITIES: [&str; 3] = ["high", "normal", "low"];
+
+/// How far down a queue the oldest-job search looks past abandoned or future epoch jobs.
+const AGE_SCAN: usize = 16;
+
+/// Seconds the oldest runnable job of `f` has waited since it was (re)queued, or 0.
+fn oldest_age(core: &Core, f: &Function, now: Instant) -> f64 {
+    f.queues
+        .iter()
+        .filter_map(|q| {
+            q.iter()
+                .take(AGE_SCAN)
+                .filter_map(|id| core.jobs.get(id))
+                .find(|j| !j.ignore && j.when == 0)
+                .map(|j| now.saturating_duration_since(j.queued_at))
+        })
+        .max()
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The `/metrics` text: every function's counters and gauges, then the server's.
+pub fn render(core: &Core, io: &IoStats, started: SystemTime, format: Format) -> Vec<u8> {
+    let now = Instant::now();
+    let funcs: Vec<(std::borrow::Cow<'_, str>, &Function)> = core
+        .funcs
+        .iter()
+        .flatten()
+        .map(|f| (label(&f.name), f))
+        .collect();
+    let mut w = Writer::new(format);
+    type Counter = fn(&FuncStats) -> u64;
+    let counters: [(&str, &str, Counter); 7] = [
+        ("gearmand_jobs_coalesced_total", "Submissions attached to an existing job with the same unique.", |s| s.coalesced),
+        ("gearmand_jobs_completed_total", "Jobs a worker completed (WORK_COMPLETE).", |s| s.completed),
+        ("gearmand_jobs_failed_total", "Jobs a worker failed (WORK_FAIL).", |s| s.failed),
+        ("gearmand_jobs_exceptions_total", "Jobs that ended with WORK_EXCEPTION.", |s| s.exceptions),
+        ("gearmand_jobs_timeouts_total", "Jobs taken back from a worker when its CAN_DO_TIMEOUT expired.", |s| s.timeouts),
+        ("gearmand_jobs_requeued_total", "Jobs put back in the queue after their worker lost them (disconnect, CANT_DO, RESET_ABILITIES, timeout).", |s| s.requeued),
+        ("gearmand_jobs_retries_exhausted_total", "Jobs dropped with WORK_FAIL after --job-retries attempts.", |s| s.retries_exhausted),
+    ];
+    w.family(
+        "gearmand_jobs_submitted_total",
+        Kind::Counter,
+        "Jobs created, by function and priority (coalesced submissions are counted apart).",
+    );
+    for (name, f) in &funcs {
+        for (p, prio) in PRIORITIES.iter().enumerate() {
+            let labels = [("function", name.as_ref()), ("priority", *prio)];
+            w.sample(
+                "gearmand_jobs_submitted_total",
+                &labels,
+                f.stats.submitted[p] as f64,
+            );
+        }
+    }
+    for (metric, help, get) in counters {
+        w.family(metric, Kind::Counter, help);
+        for (name, f) in &funcs {
+            w.sample(metric, &[("function", name)], get(&f.stats) as f64);
+        }
+    }
+    w.family(
+        "gearmand_queued_jobs",
+        Kind::Gauge,
+        "Jobs waiting for a worker, by function and priority (as prioritystatus).",
+    );
+    for (name, f) in &funcs {
+        for (p, prio) in PRIORITIES.iter().enumerate() {
+            let labels = [("function", name.as_ref()), ("priority", *prio)];
+            w.sample("gearmand_queued_jobs", &labels, f.queued(p) as f64);
+        }
+    }
+    type Gauge = fn(&Core, &Function, Instant) -> f64;
+    let gauges: [(&str, &str, Gauge); 3] = [
+        ("gearmand_running_jobs", "Jobs a worker is running.", |_, f, _| f.running as f64),
+        ("gearmand_workers", "Worker registrations for the function (as status).", |_, f, _| f.workers.len() as f64),
+        ("gearmand_oldest_queued_job_age_seconds", "Seconds the oldest runnable queued job has waited since it was queued or requeued (0: none).", oldest_age),
+    ];
+    for (metric, help, get) in gauges {
+        w.family(metric, Kind::Gauge, help);
+        for (name, f) in &funcs {
+            w.sample(metric, &[("function", name)], get(core, f, now));
+        }
+    }
+    w.family(
+        "gearmand_job_queue_wait_seconds",
+        Kind::Histogram,
+        "Time from queueing (or requeueing) to assignment to a worker.",
+    );
+    for (name, f) in &funcs {
+        w.histogram(
+            "gearmand_job_queue_wait_seconds",
+            &[("function", name)],
+            &f.stats.queue_wait,
+        );
+    }
+    w.family(
+        "gearmand_job_run_seconds",
+        Kind::Histogram,
+        "Time from assignment to WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION.",
+    );
+    for (name, f) in &funcs {
+        w.histogram(
+            "gearmand_job_run_seconds",
+            &[("function", name)],
+            &f.stats.run_time,
+        );
+    }
+
+    w.family(
+        "gearmand_jobs",
+        Kind::Gauge,
+        "Jobs queued or running, all functions.",
+    );
+    w.sample("gearmand_jobs", &[], core.jobs.len() as f64);
+    w.family(
+        "gearmand_connections",
+        Kind::Gauge,
+        "Open connections, by listener.",
+    );
+    for k in ConnKind::ALL {
+        w.sample(
+            "gearmand_connections",
+            &[("kind", k.name())],
+            io.open[k as usize] as f64,
+        );
+    }
+    w.family(
+        "gearmand_connections_accepted_total",
+        Kind::Counter,
+        "Connections accepted, by listener.",
+    );
+    for k in ConnKind::ALL {
+        let v = io.accepted[k as usize] as f64;
+        w.sample(
+            "gearmand_connections_accepted_total",
+            &[("kind", k.name())],
+            v,
+        );
+    }
+    let (mut workers, mut clients, mut others) = (0u64, 0u64, 0u64);
+    for (_, s) in core.peers.iter() {
+        if !s.abilities.is_empty() {
+            workers += 1;
+        } else if !s.attached.is_empty() {
+            clients += 1;
+        } else {
+            others += 1;
+        }
+    }
+    w.family(
+        "gearmand_sessions",
+        Kind::Gauge,
+        "Sessions by role: worker (registered a function), client (waiting for a job), other.",
+    );
+    for (role, n) in [("worker", workers), ("client", clients), ("other", others)] {
+        w.sample("gearmand_sessions", &[("role", role)], n as f64);
+    }
+    w.family(
+        "gearmand_received_bytes_total",
+        Kind::Counter,
+        "Bytes read from all connections.",
+    );
+    w.sample("gearmand_received_bytes_total", &[], io.bytes_in as f64);
+    w.family(
+        "gearmand_sent_bytes_total",
+        Kind::Counter,
+        "Bytes written to all connections.",
+    );
+    w.sample("gearmand_sent_bytes_total", &[], io.bytes_out as f64);
+    w.family(
+        "gearmand_errors_sent_total",
+        Kind::Counter,
+        "ERROR packets sent, by error code.",
+    );
+    for (code, n) in core.peers.errors_sent.iter() {
+        w.sample("gearmand_errors_sent_total", &[("code", code)], n as f64);
+    }
+    w.family(
+        "gearmand_http_rejected_total",
+        Kind::Counter,
+        "HTTP requests refused before reaching the job queue, by status.",
+    );
+    for (status, n) in io.http_rejected.iter() {
+        w.sample(
+            "gearmand_http_rejected_total",
+            &[("status", status)],
+            n as f64,
+        );
+    }
+    if io.store_configured {
+        w.family(
+            "gearmand_store_commit_seconds",
+            Kind::Histogram,
+            "Latency of the durable queue's commits.",
+        );
+        w.histogram("gearmand_store_commit_seconds", &[], &io.store_commit);
+    }
+    w.family(
+        "gearmand_start_time_seconds",
+        Kind::Gauge,
+        "Unix time the server started.",
+    );
+    let start = started
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    w.sample("gearmand_start_time_seconds", &[], start);
+    w.family(
+        "gearmand_build_info",
+        Kind::Gauge,
+        "Versions: the gearmand it is compatible with, the crate.",
+    );
+    let labels = [
+        ("version", super::VERSION),
+        ("crate", env!("CARGO_PKG_VERSION")),
+    ];
+    w.sample("gearmand_build_info", &labels, 1.0);
+    w.finish()
+}
+
+/// `/status`: what `status`, `workers`, `show jobs` and `show unique jobs` say, as JSON, in the
+/// same order as those listings.
+pub fn status_json(core: &Core) -> Vec<u8> {
+    let mut o = String::with_capacity(1024);
+    o.push_str("{\"version\":");
+    json_string(&mut o, super::VERSION);
+    o.push_str(",\"status\":[");
+    for (i, f) in core.funcs.iter().flatten().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"function\":");
+        json_string(&mut o, &label(&f.name));
+        let _ = write!(
+            o,
+            ",\"total\":{},\"running\":{},\"workers\":{},\"queued\":{{\"high\":{},\"normal\":{},\"low\":{}}}}}",
+            f.total,
+            f.running,
+            f.workers.len(),
+            f.queued(0),
+            f.queued(1),
+            f.queued(2)
+        );
+    }
+    o.push_str("],\"workers\":[");
+    let mut sessions: Vec<_> = core.peers.iter().map(|(_, s)| s).collect();
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.seq));
+    for (i, s) in sessions.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let _ = write!(o, "{{\"fd\":{},\"ip\":", s.fd);
+        json_string(&mut o, &s.ip);
+        o.push_str(",\"client_id\":");
+        match &s.client_id {
+            Some(c) => json_string(&mut o, &label(c)),
+            None => o.push_str("null"),
+        }
+        o.push_str(",\"functions\":[");
+        for (j, a) in s.abilities.iter().rev().enumerate() {
+            if j > 0 {
+                o.push(',');
+            }
+            let name = core.funcs[a.func].as_ref().map(|f| label(&f.name));
+            json_string(&mut o, name.as_deref().unwrap_or(""));
+        }
+        o.push_str("]}");
+    }
+    o.push_str("],\"jobs\":[");
+    let mut ids: Vec<_> = core.jobs.keys().copied().collect();
+    ids.sort_unstable();
+    for (i, id) in ids.iter().enumerate() {
+        let j = &core.jobs[id];
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"handle\":");
+        json_string(&mut o, &String::from_utf8_lossy(&j.handle));
+        o.push_str(",\"function\":");
+        let name = core.funcs[j.func].as_ref().map(|f| label(&f.name));
+        json_string(&mut o, name.as_deref().unwrap_or(""));
+        o.push_str(",\"unique\":");
+        json_string(&mut o, &String::from_utf8_lossy(&j.unique));
+        let _ = write!(
+            o,
+            ",\"priority\":\"{}\",\"background\":{},\"running\":{},\"retries\":{},\"ignore\":{},\"persisted\":{}}}",
+            PRIORITIES[j.priority as usize],
+            j.background,
+            j.worker.is_some(),
+            j.retries,
+            j.ignore,
+            j.persisted
+        );
+    }
+    o.push_str("],\"unique_jobs\":[");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        json_string(&mut o, &String::from_utf8_lossy(&core.jobs[id].unique));
+    }
+    o.push_str("]}\n");
+    o.into_bytes()
 }
 
 #[cfg(test)]

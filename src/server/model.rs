@@ -1,8 +1,10 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
+use super::metrics::FuncStats;
 use crate::net::Buffer;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 /// Index of a session; the event loop uses it as the mio token.
 pub type ConnId = usize;
@@ -79,6 +81,10 @@ pub struct Job {
     pub denominator: u32,
     /// Unix time before which an epoch job is not handed out; 0 = now.
     pub when: i64,
+    /// When it entered its queue (created or requeued), for the queue-wait metrics.
+    pub queued_at: Instant,
+    /// When it was last handed to a worker, for the run-time metric.
+    pub started_at: Instant,
 }
 
 impl Job {
@@ -104,6 +110,7 @@ pub struct Function {
     pub max_queue: [i64; 3],
     pub by_unique: HashMap<Box<[u8]>, JobId>,
     pub by_data: HashMap<Vec<u8>, JobId>,
+    pub stats: FuncStats,
 }
 
 impl Function {
@@ -119,6 +126,7 @@ impl Function {
             max_queue: [0; 3],
             by_unique: HashMap::new(),
             by_data: HashMap::new(),
+            stats: FuncStats::default(),
         }
     }
 
