@@ -31,10 +31,10 @@ for family in parse(sys.stdin.read()):
         print("%s{%s} %r" % (s.name, labels, float(s.value)))
 "#;
 
-/// Samples of one scrape, parsed by prometheus_client; `None` when it is not installed.
-fn parsed(text: &str, format: &str) -> Option<BTreeMap<String, f64>> {
+/// Runs a Python script with one argument and `input` on its stdin.
+fn python(script: &str, arg: &str, input: &[u8]) -> std::process::Output {
     let mut child = Command::new("python3")
-        .args(["-c", PARSE, format])
+        .args(["-c", script, arg])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,9 +44,14 @@ fn parsed(text: &str, format: &str) -> Option<BTreeMap<String, f64>> {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write exposition");
-    let out = child.wait_with_output().expect("python3 output");
+        .write_all(input)
+        .expect("write to python3");
+    child.wait_with_output().expect("python3 output")
+}
+
+/// Samples of one scrape, parsed by prometheus_client; `None` when it is not installed.
+fn parsed(text: &str, format: &str) -> Option<BTreeMap<String, f64>> {
+    let out = python(PARSE, format, text.as_bytes());
     assert!(
         out.status.success(),
         "prometheus_client ({format}) rejected the exposition: {}\n{text}",
@@ -263,19 +268,12 @@ fn status_json_says_what_the_admin_commands_say() {
     let r = get(port, "/status", "");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Type"), Some("application/json"));
-    let mut py = Command::new("python3")
-        .args(["-c", STATUS])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    py.stdin
-        .take()
-        .expect("stdin")
-        .write_all(&r.body)
-        .expect("write");
-    let out = py.wait_with_output().expect("python3");
-    assert!(out.status.success(), "json rejected /status");
+    let out = python(STATUS, "", &r.body);
+    assert!(
+        out.status.success(),
+        "json rejected /status: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let from_json = String::from_utf8_lossy(&out.stdout).into_owned();
 
     let mut expected = String::new();
