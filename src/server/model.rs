@@ -1,7 +1,8 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
 use super::metrics::FuncStats;
-use crate::net::Buffer;
+use crate::net::OutQueue;
+use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
@@ -62,7 +63,9 @@ pub struct Job {
     pub func: FuncId,
     pub unique: Box<[u8]>,
     pub key: UniqueKey,
-    pub data: Vec<u8>,
+    /// The payload: a slice of the buffer the submission was read into (large payloads) or
+    /// a copy (small ones); JOB_ASSIGN and the unique `-` index share it.
+    pub data: Bytes,
     pub reducer: Option<Box<[u8]>>,
     pub priority: Priority,
     /// Some background submission owns this job: it lives on without attached clients.
@@ -109,7 +112,8 @@ pub struct Function {
     /// `maxqueue` limits per priority; 0 or less = unlimited.
     pub max_queue: [i64; 3],
     pub by_unique: HashMap<Box<[u8]>, JobId>,
-    pub by_data: HashMap<Vec<u8>, JobId>,
+    /// Jobs submitted with the unique `-`, by payload (the key shares the job's data).
+    pub by_data: HashMap<Bytes, JobId>,
     pub stats: FuncStats,
 }
 
@@ -155,8 +159,8 @@ pub struct Held {
 /// A connected peer: client, worker, admin or all of these at once.
 #[derive(Debug)]
 pub struct Session {
-    /// Output waiting to be written; the event loop swaps it into the socket's buffer to flush.
-    pub out: Buffer,
+    /// Output waiting to be written; the event loop swaps it into the socket's queue to flush.
+    pub out: OutQueue,
     pub fd: i32,
     pub ip: String,
     /// Connection order, for the `workers` listing (newest first).
@@ -180,7 +184,7 @@ pub struct Session {
 impl Session {
     pub fn new(fd: i32, ip: String, seq: u64, exceptions: bool) -> Session {
         Session {
-            out: Buffer::new(),
+            out: OutQueue::new(),
             fd,
             ip,
             seq,

@@ -4,13 +4,14 @@
 //! client that takes longer than `--http-timeout` to send its request gets a 4xx and is closed.
 
 use super::{Conn, Server, SCRAPE_BASE};
-use crate::net::Connection;
+use crate::net::{Connection, Fill};
 use crate::protocol::{decode_frame, Decoded, Frame, Limits, Magic, Packet};
 use crate::server::core::Verdict;
 use crate::server::http::{self, Input, Reject};
 use crate::server::log;
 use crate::server::metrics::{self, ConnKind, Format, IoStats};
 use crate::server::model::{ConnId, Session};
+use crate::server::wire::Backing;
 use mio::net::TcpStream;
 use mio::{Registry, Token};
 use std::cmp::Reverse;
@@ -85,7 +86,7 @@ impl Server {
                 Input::Submit(sub) => {
                     let args = [sub.function, sub.unique, sub.workload];
                     let verdict = match Packet::new(Magic::Request, sub.command, &args) {
-                        Some(p) => self.core.packet(id, &p),
+                        Some(p) => self.core.packet(id, &p, Backing::BORROWED),
                         None => Verdict::Close,
                     };
                     conn.c.input.consume(sub.used);
@@ -218,17 +219,31 @@ impl Server {
             self.scrape_flush(idx);
             return;
         }
-        let closed = match s.c.fill(4096) {
-            Ok(crate::net::ReadOutcome::Open(n)) => {
-                self.io.bytes_in += n as u64;
-                false
+        // Read what is there; past twice the head limit the parser below refuses the request.
+        let mut closed = false;
+        loop {
+            match s.c.fill_bounded(16 << 10, false, |_| 0) {
+                Ok(Fill::More(n)) => {
+                    self.io.bytes_in += n as u64;
+                    if s.c.input.len() > 2 * http::MAX_HEAD {
+                        break;
+                    }
+                }
+                Ok(Fill::Drained(n)) => {
+                    self.io.bytes_in += n as u64;
+                    break;
+                }
+                Ok(Fill::Closed(n)) => {
+                    self.io.bytes_in += n as u64;
+                    closed = true;
+                    break;
+                }
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
             }
-            Ok(crate::net::ReadOutcome::Closed(n)) => {
-                self.io.bytes_in += n as u64;
-                true
-            }
-            Err(_) => true,
-        };
+        }
         loop {
             let head = match http::parse_head(s.c.input.as_slice()) {
                 Ok(Some(h)) => h,
@@ -356,7 +371,8 @@ pub(super) fn flush_http(
             max_payload: u32::MAX,
             ..Limits::default()
         };
-        let buf = s.out.as_slice();
+        // The core queues whole packets: all of them are translated now.
+        let buf = s.out.take_vec();
         let mut pos = 0;
         while let Ok(Decoded::Complete(Frame::Binary(p), n)) = decode_frame(&buf[pos..], &limits) {
             pos += n;
@@ -372,7 +388,6 @@ pub(super) fn flush_http(
                 }
             }
         }
-        s.out.consume(pos);
     }
     let pending = conn.c.output.len();
     let r = conn.c.flush_and_rearm(registry);
