@@ -85,10 +85,17 @@ pub struct Config {
     /// more without sleeping (zero: always sleep in epoll_wait).
     pub busy_poll: std::time::Duration,
     pub keepalive: Keepalive,
-    /// `--ssl`: every listener serves TLS only (binary and admin protocol inside it).
+    /// `--ssl`: the job port serves TLS only (binary and admin protocol inside it; the HTTP
+    /// protocol and the metrics listener stay plain, as gearmand's HTTP plugin).
     pub tls: Option<ServerTlsConfig>,
     /// How long a TLS client may take to finish its handshake before it is disconnected.
     pub tls_handshake_timeout: Duration,
+    /// `-r http`: addresses of gearmand's HTTP protocol listener (empty: off).
+    pub http_listen: Vec<SocketAddr>,
+    /// How long an HTTP client may take to send a whole request before it gets 408.
+    pub http_timeout: std::time::Duration,
+    /// `--metrics-listen`: where `/metrics` and `/status` are served (off by default).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -109,6 +116,9 @@ impl Default for Config {
             keepalive: Keepalive::default(),
             tls: None,
             tls_handshake_timeout: Duration::from_secs(10),
+            http_listen: Vec::new(),
+            http_timeout: std::time::Duration::from_secs(30),
+            metrics_listen: None,
         }
     }
 }
