@@ -3,7 +3,7 @@
 //! start with unusable files, `GEARMAND_*` over the flags, SIGHUP reloading the certificate
 //! without dropping established connections; and the payload path over TLS: a large payload
 //! shared by coalesced clients reaches each intact, a peer that stops reading is dropped at the
-//! output cap.
+//! output cap; `-r http` stays plain next to a TLS job port.
 
 mod common;
 mod tls_support;
@@ -307,4 +307,34 @@ fn a_tls_client_that_stops_reading_is_dropped_at_the_output_cap() {
     let got = other.do_job("amplify", b"y").expect("other client");
     assert_eq!(got.len(), (1 << 20) - 64);
     drop(stalled);
+}
+
+/// `-r http` on a `--ssl` server stays plain HTTP (gearmand's HTTP plugin has no TLS), while
+/// its job port speaks TLS only; a job submitted over HTTP reaches a TLS worker.
+#[test]
+fn the_http_protocol_stays_plain_on_a_tls_server() {
+    let c = TestCerts::generate();
+    let http_port = common::free_port();
+    let http_arg = format!("--http-port={http_port}");
+    let server = TlsServer::start(&c, &["-r", "http", &http_arg]);
+    let _worker = ReverseWorker::start(&[server.port], Some(client_tls(&c)), GrabMode::All);
+    let mut admin = TlsAdmin::connect(server.port, &c).expect("admin");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !admin.list("status").contains("reverse\t") {
+        assert!(Instant::now() < deadline, "the worker did not register");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut http = TcpStream::connect(("127.0.0.1", http_port)).expect("HTTP port");
+    http.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    std::io::Write::write_all(
+        &mut http,
+        b"POST /reverse HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .expect("request");
+    let mut reply = Vec::new();
+    http.read_to_end(&mut reply).expect("reply");
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(reply.ends_with("\r\n\r\nolleh"), "{reply}");
 }
