@@ -30,6 +30,7 @@ mod framing;
 mod handle;
 pub mod log;
 mod model;
+pub mod store;
 mod submit;
 mod wire;
 
