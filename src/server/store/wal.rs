@@ -192,7 +192,6 @@ impl WalStore {
                 }
             }
             flush(&mut body, &mut locs, &mut len)?;
-            drop(flush);
             out.sync_all()
                 .map_err(|e| io_err(&tmp, "cannot flush", e))?;
             Ok((len, live))
