@@ -102,7 +102,7 @@ fn submit_until_killed(
 fn crash_test(kind: Kind) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_nanos() as u64
         | 1;
     eprintln!("{kind:?}: seed {seed}");
@@ -122,7 +122,7 @@ fn crash_test(kind: Kind) {
         });
         let started = Instant::now();
         submit_until_killed(server.port, &mut next, &mut sent, &mut acked);
-        killer.join().unwrap();
+        killer.join().expect("killer thread");
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "round {round} hung"

@@ -16,7 +16,7 @@ use store_support::{
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_secs() as i64
 }
 
@@ -273,9 +273,10 @@ fn start_with_fsize(kind: Kind, dir: &std::path::Path, bytes: u64) -> TestServer
             env!("CARGO_BIN_EXE_gearmand")
         ),
     )
-    .unwrap();
+    .expect("write the wrapper script");
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("make the wrapper executable");
     let mut args: Vec<String> = vec!["--job-handle-prefix=P".into()];
     args.extend(store_support::queue_args(kind, dir));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
