@@ -513,3 +513,35 @@ fn store_queue_on_shutdown_writes_at_a_clean_stop_only() {
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
     assert_eq!(dumped_total(Kind::Sqlite, &dir.path), 2);
 }
+
+#[test]
+fn the_store_belongs_to_the_dash_u_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: -u needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("user");
+    let store = dir.path.join("q");
+    std::fs::create_dir_all(&store).expect("store dir");
+    // SAFETY: chown on a path we own, with a NUL-terminated copy of it.
+    let c = std::ffi::CString::new(store.display().to_string()).expect("path");
+    assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+    for kind in KINDS {
+        let s = start(kind, &store, &["-u", "nobody"]);
+        s.connect().submit(SUBMIT_JOB_BG, "f", b"", b"mine");
+        let file = match kind {
+            Kind::Wal => store.join("wal/queue.log"),
+            Kind::Sqlite => store.join("queue.db"),
+        };
+        let meta = std::fs::metadata(&file).expect("store file");
+        assert_eq!(
+            meta.uid(),
+            65534,
+            "{kind:?}: {} belongs to nobody",
+            file.display()
+        );
+        kill9(s);
+    }
+}
