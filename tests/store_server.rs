@@ -525,8 +525,8 @@ fn the_store_belongs_to_the_dash_u_user() {
     let dir = TempDir::new("user");
     let store = dir.path.join("q");
     std::fs::create_dir_all(&store).expect("store dir");
-    // SAFETY: chown on a path we own, with a NUL-terminated copy of it.
     let c = std::ffi::CString::new(store.display().to_string()).expect("path");
+    // SAFETY: chown reads the NUL-terminated path, which outlives the call.
     assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
     for kind in KINDS {
         let s = start(kind, &store, &["-u", "nobody"]);
