@@ -484,6 +484,21 @@ fn queue_dump_reads_a_running_servers_store() {
         c.submit(SUBMIT_JOB_BG, "mail", b"", b"more");
         assert_eq!(dumped_total(kind, &dir.path), 4);
     }
+    // A store that is not there is an error, not an empty listing (a mistyped path).
+    let dir = TempDir::new("nodump");
+    for kind in KINDS {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gearmand"))
+            .args(store_support::queue_args(kind, &dir.path.join("missing")))
+            .arg("--queue-dump")
+            .output()
+            .expect("run --queue-dump");
+        assert_eq!(out.status.code(), Some(1), "{kind:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("missing"),
+            "{kind:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -113,7 +113,9 @@ impl WalStore {
             }
             Mode::ReadOnly => match File::open(&path) {
                 Ok(f) => Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(io_err(&path, "there is no queue log here", e))
+                }
                 Err(e) => return Err(io_err(&path, "cannot open", e)),
             },
         };
