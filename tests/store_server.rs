@@ -560,3 +560,29 @@ fn the_store_belongs_to_the_dash_u_user() {
         kill9(s);
     }
 }
+
+#[test]
+fn sigterm_commits_and_answers_the_pending_batch_before_exiting() {
+    let dir = TempDir::new("termflush");
+    let mut s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut c = s.connect();
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"in flight"]);
+    c.expect_silence(QUIET);
+    s.signal("TERM");
+    // The server stopped accepting but waits for the commit of the submission it received.
+    assert!(
+        eventually(Duration::from_secs(5), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            s.port
+        ))
+        .is_err()),
+        "still accepting after SIGTERM"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    lock.execute_batch("COMMIT").expect("unlock");
+    c.expect(JOB_CREATED);
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
+    assert_eq!(dumped_total(Kind::Sqlite, &dir.path), 1);
+}
