@@ -106,7 +106,7 @@ impl Core {
             priority: job.priority as u8,
             when: job.when,
             reducer: job.reducer.as_ref().map(|r| r.to_vec()),
-            data: job.data.to_vec(),
+            data: job.data.clone(),
         }
     }
 
@@ -338,7 +338,7 @@ impl Core {
             let job_id = self.new_job(NewJob {
                 func,
                 unique: &r.unique,
-                data: &r.data,
+                data: r.data.clone(),
                 reducer: r.reducer.as_deref(),
                 priority: priority_of(r.priority),
                 background: true,

@@ -411,7 +411,7 @@ fn decode_body(body: &[u8]) -> std::result::Result<Vec<Record>, String> {
                             priority,
                             when,
                             reducer,
-                            data,
+                            data: data.into(),
                         },
                         start,
                         c.at - start,
@@ -722,7 +722,7 @@ mod tests {
             priority: 1,
             when: 0,
             reducer: None,
-            data: data.to_vec(),
+            data: data.to_vec().into(),
         }
     }
 
