@@ -586,3 +586,21 @@ fn sigterm_commits_and_answers_the_pending_batch_before_exiting() {
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
     assert_eq!(dumped_total(Kind::Sqlite, &dir.path), 1);
 }
+
+#[test]
+fn a_foreground_client_leaving_during_the_upgrade_does_not_drop_the_job() {
+    let dir = TempDir::new("upgrade-leave");
+    let s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    let mut fg = s.connect();
+    let h = fg.submit(SUBMIT_JOB, "f", b"same", b"payload");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut bg = s.connect();
+    bg.send(SUBMIT_JOB_BG, &[b"f", b"same", b"other"]);
+    bg.expect_silence(QUIET);
+    drop(fg); // leaves while the background submission's add is pending
+    std::thread::sleep(QUIET);
+    lock.execute_batch("COMMIT").expect("unlock");
+    assert_eq!(bg.expect(JOB_CREATED).payload, h);
+    assert_eq!(run_all(&s, "f"), vec![b"payload".to_vec()]);
+}

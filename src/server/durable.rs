@@ -188,7 +188,14 @@ impl Core {
                 waiting.waiters.push(w);
                 true
             }
-            Stored::No if background && !job.background => self.hold(job_id, w, true),
+            Stored::No if background && !job.background => {
+                // Owned by a background submitter from now on (a foreground client leaving
+                // does not abandon it); undone if the add fails.
+                if let Some(job) = self.jobs.get_mut(&job_id) {
+                    job.background = true;
+                }
+                self.hold(job_id, w, true)
+            }
             _ => false,
         }
     }
@@ -323,6 +330,12 @@ impl Core {
         if !w.upgrade {
             // Never queued: nothing of the submission stays behind.
             self.free_job(job_id);
+        } else {
+            // Back to the foreground job it was; without clients left it is abandoned.
+            job.background = false;
+            if job.clients.is_empty() {
+                self.abandon(job_id);
+            }
         }
     }
 
