@@ -604,3 +604,24 @@ fn a_foreground_client_leaving_during_the_upgrade_does_not_drop_the_job() {
     assert_eq!(bg.expect(JOB_CREATED).payload, h);
     assert_eq!(run_all(&s, "f"), vec![b"payload".to_vec()]);
 }
+
+#[test]
+fn answers_keep_the_order_of_the_requests_while_a_commit_is_pending() {
+    // libgearman matches JOB_CREATED to its submissions by order: a foreground submission and
+    // an ECHO sent after a background one are answered after it.
+    let dir = TempDir::new("order");
+    let s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut c = s.connect();
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"background"]);
+    c.send(SUBMIT_JOB, &[b"g", b"", b"foreground"]);
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"second background"]);
+    c.send(ECHO_REQ, &[b"e"]);
+    c.expect_silence(QUIET);
+    lock.execute_batch("COMMIT").expect("unlock");
+    c.expect_pkt(JOB_CREATED, b"P:1");
+    c.expect_pkt(JOB_CREATED, b"P:2");
+    c.expect_pkt(JOB_CREATED, b"P:3");
+    c.expect_pkt(ECHO_RES, b"e");
+}

@@ -185,6 +185,22 @@ pub struct Session {
     pub attached: IdMap<u32>,
     /// Already listed in the core's dirty list (output pending a flush).
     pub dirty: bool,
+    /// Submissions waiting for a durable-store commit, oldest first: what is sent to this
+    /// connection after one of them waits behind its answer, so a client sees its answers in
+    /// the order it asked (libgearman matches JOB_CREATED to submissions by order).
+    pub gates: std::collections::VecDeque<Gate>,
+    /// The gate whose answer is being written (see `Peers::begin_answer`).
+    pub answering: Option<u64>,
+}
+
+/// Output held behind a submission whose answer waits for a commit.
+#[derive(Debug, Default)]
+pub struct Gate {
+    pub token: u64,
+    /// The answer, once known.
+    pub answer: Option<OutQueue>,
+    /// What was queued for the connection after the submission.
+    pub after: OutQueue,
 }
 
 impl Session {
@@ -203,6 +219,8 @@ impl Session {
             next_reg: 0,
             attached: IdMap::default(),
             dirty: false,
+            gates: Default::default(),
+            answering: None,
         }
     }
 }
