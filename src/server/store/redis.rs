@@ -81,11 +81,16 @@ impl Address {
             .map_err(|e| e.to_string())?
             .set_redis_settings(settings);
         let client = ::redis::Client::open(info).map_err(|e| e.to_string())?;
-        let conn = client
+        let mut conn = client
             .get_connection_with_timeout(IO_TIMEOUT)
             .map_err(|e| e.to_string())?;
         conn.set_read_timeout(Some(IO_TIMEOUT))
             .and_then(|()| conn.set_write_timeout(Some(IO_TIMEOUT)))
+            .map_err(|e| e.to_string())?;
+        // Without a password the connection itself succeeds; the first command says NOAUTH.
+        Cmd::new()
+            .arg("PING")
+            .exec(&mut conn)
             .map_err(|e| e.to_string())?;
         Ok(conn)
     }
