@@ -83,6 +83,8 @@ pub struct Config {
     /// more without sleeping (zero: always sleep in epoll_wait).
     pub busy_poll: std::time::Duration,
     pub keepalive: Keepalive,
+    /// `-q` and its options: where background jobs are kept (in memory by default).
+    pub queue: super::store::QueueConfig,
 }
 
 impl Default for Config {
@@ -101,6 +103,7 @@ impl Default for Config {
             max_output_backlog: 8 << 20,
             busy_poll: std::time::Duration::from_micros(50),
             keepalive: Keepalive::default(),
+            queue: Default::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! what it queues in each session's output buffer.
 
 use super::config::Config;
-use super::model::{ConnId, FuncId, Function, IdMap, Job, JobId, Session, UniqueKey};
+use super::durable::Durable;
+use super::model::{ConnId, FuncId, Function, IdMap, Job, JobId, Session, Stored, UniqueKey};
 use super::wire;
 use crate::protocol::Command;
 use std::cmp::Reverse;
@@ -120,6 +121,8 @@ pub struct Core {
     /// Epoch jobs not due yet: (unix seconds, job).
     pub epochs: BinaryHeap<Reverse<(i64, JobId)>>,
     pub pid: u32,
+    /// The durable store's side of the core (`None` with the in-memory queue).
+    pub durable: Option<Durable>,
 }
 
 impl Core {
@@ -143,6 +146,7 @@ impl Core {
             timeouts: BinaryHeap::new(),
             epochs: BinaryHeap::new(),
             pid: std::process::id(),
+            durable: Durable::for_config(&config.queue),
         }
     }
 
@@ -238,6 +242,7 @@ impl Core {
     /// Removes a job from every table (it must not be in a queue, or be accounted as queued).
     pub fn free_job(&mut self, id: JobId) -> Option<Job> {
         let job = self.jobs.remove(&id)?;
+        self.store_done(&job);
         forget_unique(&mut self.funcs, id, &job);
         for &c in &job.clients {
             if let Some(s) = self.peers.get_mut(c) {
@@ -257,6 +262,13 @@ impl Core {
         };
         job.ignore = true;
         job.persisted = false;
+        if let Stored::Yes(seq) = job.stored {
+            // Cancelled: removed from the store now, not when the job is reaped.
+            job.stored = Stored::No;
+            if let Some(d) = self.durable.as_mut() {
+                d.done(seq);
+            }
+        }
         forget_unique(&mut self.funcs, id, job);
         job.key = UniqueKey::None;
     }

@@ -7,6 +7,8 @@ use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
+use super::store::StoreStats;
+use super::store_thread::{self, StoreThread};
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
 use crate::protocol::packet::HEADER_LEN;
@@ -67,6 +69,8 @@ pub struct Server {
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
     ready: Vec<ConnId>,
+    /// The durable store's thread (`-q libsqlite3`, `-q wal`).
+    store: Option<StoreThread>,
 }
 
 impl Server {
@@ -110,12 +114,15 @@ impl Server {
                 io::Error::new(io::ErrorKind::InvalidInput, "no listen address")
             }));
         }
+        // Replay before the listeners are watched: connections wait in the backlog meanwhile.
+        let mut core = Core::new(&config);
+        let store = store_thread::start(&config.queue, &mut core, waker.clone())?;
         Ok(Server {
             poll,
             listeners,
             flags: Arc::default(),
             waker,
-            core: Core::new(&config),
+            core,
             conns: Vec::new(),
             limits: Limits {
                 max_payload: config.max_packet_size,
@@ -128,7 +135,26 @@ impl Server {
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
+            store,
         })
+    }
+
+    /// Batch commit figures of the durable store, if there is one.
+    pub fn store_stats(&self) -> Option<Arc<StoreStats>> {
+        self.store.as_ref().map(|s| s.stats())
+    }
+
+    /// Stops accepting, commits what the last round queued for the store (answering those
+    /// submitters) and flushes what can be written without waiting.
+    fn stop(&mut self) -> io::Result<()> {
+        for mut l in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        if let Some(store) = self.store.take() {
+            store.finish(&mut self.core);
+            self.flush_dirty();
+        }
+        Ok(())
     }
 
     /// Binds, then runs the loop on a new thread.
@@ -168,7 +194,7 @@ impl Server {
         let mut busy_until = Instant::now();
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
-                return Ok(());
+                return self.stop();
             }
             if self.flags.graceful.load(Ordering::SeqCst) {
                 for mut l in self.listeners.drain(..) {
@@ -176,7 +202,7 @@ impl Server {
                 }
                 if self.core.job_count() == 0 {
                     log::info(format_args!("graceful shutdown: no jobs left"));
-                    return Ok(());
+                    return self.stop();
                 }
             }
             let now = Instant::now();
@@ -244,6 +270,9 @@ impl Server {
             }
             let now = Instant::now();
             self.core.run_timers(now);
+            if let Some(store) = self.store.as_mut() {
+                store.round(&mut self.core);
+            }
             self.flush_dirty();
             if now >= next_sweep {
                 self.sweep(now);

@@ -25,12 +25,14 @@ pub mod config;
 mod core;
 mod dispatch;
 mod driver;
+mod durable;
 mod event_loop;
 mod framing;
 mod handle;
 pub mod log;
 mod model;
 pub mod store;
+mod store_thread;
 mod submit;
 mod wire;
 

@@ -79,6 +79,20 @@ pub struct Job {
     pub denominator: u32,
     /// Unix time before which an epoch job is not handed out; 0 = now.
     pub when: i64,
+    /// Its record in the durable store.
+    pub stored: Stored,
+}
+
+/// Where a job stands with the durable store (`-q libsqlite3`, `-q wal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Not stored (foreground job, or no durable store).
+    No,
+    /// Its add is waiting for (or inside) a batch commit; the submitters are answered when the
+    /// commit returns. A job created this way is not queued (not assignable) until then.
+    Pending(crate::server::store::Seq),
+    /// Committed under this key; its end removes it.
+    Yes(crate::server::store::Seq),
 }
 
 impl Job {

@@ -89,6 +89,19 @@ impl SqliteStore {
             has_reducer: true,
         };
         if mode == Mode::Server {
+            // SQLite quietly falls back to read-only when the file cannot be written; a server
+            // would then refuse every submission, so refuse to start instead.
+            if store
+                .conn
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(|e| fail("cannot open", e))?
+            {
+                return Err(StoreError::new(format!(
+                    "sqlite database {} (table {table}) can only be read (file, directory or \
+                     file system not writable)",
+                    path.display()
+                )));
+            }
             // WAL: a commit appends to one file (one fsync with synchronous=FULL, none with
             // NORMAL); readers such as --queue-dump do not block the server.
             let journal: String = store

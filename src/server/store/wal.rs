@@ -37,6 +37,8 @@ const DONE: u8 = 2;
 const COMPACT_MIN_DEAD: u64 = 4096;
 /// Frames written by compaction are cut at about this size.
 const COPY_FRAME: usize = 4 << 20;
+/// Zeros written ahead of the log at a time.
+const PREALLOC: u64 = 4 << 20;
 
 /// How the log is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,9 @@ pub struct WalStore {
     file: Option<File>,
     /// Length of the committed log.
     len: u64,
+    /// Length of the file: beyond `len` it holds zeros written ahead of time, so that a
+    /// commit overwrites allocated blocks and its fdatasync has no file size to record.
+    alloc: u64,
     /// Records of the open batch and what they do.
     batch: Vec<u8>,
     pending: Vec<Pending>,
@@ -90,7 +95,7 @@ impl WalStore {
                     .map_err(|e| io_err(dir, "cannot create the directory", e))?;
                 let f = OpenOptions::new()
                     .read(true)
-                    .append(true)
+                    .write(true)
                     .create(true)
                     .open(&path)
                     .map_err(|e| io_err(&path, "cannot open", e))?;
@@ -118,6 +123,7 @@ impl WalStore {
             mode,
             file,
             len: 0,
+            alloc: 0,
             batch: Vec::new(),
             pending: Vec::new(),
             live: HashMap::new(),
@@ -137,7 +143,37 @@ impl WalStore {
         let f = self.file()?;
         f.set_len(len)
             .and_then(|()| f.sync_all())
-            .map_err(|e| io_err(&self.path, "cannot cut off an incomplete write", e))
+            .map_err(|e| io_err(&self.path, "cannot cut off an incomplete write", e))?;
+        self.alloc = len;
+        Ok(())
+    }
+
+    /// Makes room for `need` more bytes after the log by writing zeros ahead (and flushing
+    /// them once), so commits do not grow the file. A failure (disk nearly full) is not an
+    /// error: the commit then grows the file itself.
+    fn preallocate(&mut self, need: u64) {
+        if self.len + need <= self.alloc {
+            return;
+        }
+        let target = (self.len + need).max(self.alloc) + PREALLOC;
+        let Ok(f) = self.file() else { return };
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = self.alloc;
+        let written = (|| -> std::io::Result<()> {
+            while at < target {
+                let n = ((target - at) as usize).min(zeros.len());
+                f.write_all_at(&zeros[..n], at)?;
+                at += n as u64;
+            }
+            f.sync_all()
+        })();
+        match written {
+            Ok(()) => self.alloc = target,
+            Err(_) => {
+                let _ = f.set_len(self.len);
+                self.alloc = self.len;
+            }
+        }
     }
 
     fn corrupt(&self, frame: u64, offset: u64, why: &str) -> StoreError {
@@ -192,7 +228,6 @@ impl WalStore {
                 }
             }
             flush(&mut body, &mut locs, &mut len)?;
-            drop(flush);
             out.sync_all()
                 .map_err(|e| io_err(&tmp, "cannot flush", e))?;
             Ok((len, live))
@@ -206,7 +241,7 @@ impl WalStore {
         };
         let f = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .open(&tmp)
             .map_err(|e| io_err(&tmp, "cannot open", e))?;
         // SAFETY: flock on a descriptor we own; no memory is passed.
@@ -215,6 +250,7 @@ impl WalStore {
         sync_dir(&self.dir);
         self.file = Some(f);
         self.len = len;
+        self.alloc = len;
         self.live = live;
         self.dead = 0;
         Ok(())
@@ -439,12 +475,13 @@ impl Store for WalStore {
             if self.mode == Mode::Server {
                 let f = self.file()?;
                 f.set_len(0)
-                    .and_then(|()| (&*f).write_all(MAGIC))
+                    .and_then(|()| f.write_all_at(MAGIC, 0))
                     .and_then(|()| f.sync_all())
                     .map_err(|e| io_err(&self.path, "cannot write the header", e))?;
                 sync_dir(&self.dir);
             }
             self.len = 8;
+            self.alloc = 8;
             return Ok(Replayed {
                 jobs: Vec::new(),
                 next_seq: 1,
@@ -479,6 +516,10 @@ impl Store for WalStore {
             let zeros_after = |from: u64| {
                 zeros_from(f, from, end).map_err(|e| io_err(&self.path, "cannot read", e))
             };
+            if h == [0u8; HEADER] && zeros_after(offset)? {
+                // The zeros written ahead of the log: its clean end.
+                break;
+            }
             if crc32fast::hash(&len_bytes) != hcrc {
                 // A header written only in part, then nothing (zeros): torn.
                 if zeros_after(offset + HEADER as u64)? {
@@ -554,6 +595,7 @@ impl Store for WalStore {
             }
         }
         self.len = offset;
+        self.alloc = if torn { offset } else { end };
         if self.mode == Mode::Server {
             self.maybe_compact();
         }
@@ -597,8 +639,9 @@ impl Store for WalStore {
             self.needs_repair = false;
         }
         let bytes = frame(&self.batch);
-        let write = self.file().and_then(|mut f| {
-            f.write_all(&bytes)
+        self.preallocate(bytes.len() as u64);
+        let write = self.file().and_then(|f| {
+            f.write_all_at(&bytes, self.len)
                 .map_err(|e| io_err(&self.path, "cannot append", e))?;
             if self.sync == Sync::Full {
                 f.sync_data()
@@ -636,6 +679,7 @@ impl Store for WalStore {
             }
         }
         self.len += bytes.len() as u64;
+        self.alloc = self.alloc.max(self.len);
         self.batch.clear();
         if self.batch.capacity() > COPY_FRAME {
             self.batch = Vec::new();
@@ -705,8 +749,7 @@ mod tests {
     #[test]
     fn every_cut_of_the_last_frame_is_a_torn_tail() {
         let dir = temp_dir("torn");
-        write_jobs(&dir, &[&[1, 2]]);
-        let good = std::fs::metadata(dir.join(FILE_NAME)).unwrap().len();
+        let good = write_jobs(&dir, &[&[1, 2]]);
         let full = write_jobs(&dir, &[&[3, 4, 5]]);
         let bytes = std::fs::read(dir.join(FILE_NAME)).unwrap();
         for cut in good..full {
