@@ -60,8 +60,7 @@ pub struct PostgresStore {
     /// The open batch.
     adds: Vec<StoredJob>,
     dones: Vec<Seq>,
-    /// Rows to delete with the next batch that commits: dones whose batch failed (the job has
-    /// completed; it must not come back after a restart) and adds whose batch failed (their
+    /// Rows to delete with the next batch that commits: the adds of failed batches (their
     /// commit may have happened before the connection broke; the client was told QUEUE_ERROR).
     pending: Vec<Seq>,
     /// Which optional columns the table has (all of them once converted).
@@ -757,9 +756,10 @@ impl Store for PostgresStore {
     }
 
     fn rollback(&mut self) {
-        // The dones stay due: those jobs completed. The adds may have been committed just before
-        // a connection broke; their clients got QUEUE_ERROR, so their rows must go too.
-        self.pending.append(&mut self.dones);
+        // The dones go (the server hands them over again with its next batch). The adds may
+        // have been committed just before a connection broke, though their clients are told
+        // QUEUE_ERROR: their rows are deleted with the next batch that commits.
+        self.dones.clear();
         self.pending.extend(self.adds.drain(..).map(|j| j.seq));
     }
 

@@ -107,9 +107,8 @@ pub struct RedisStore {
     /// The open batch.
     adds: Vec<StoredJob>,
     dones: Vec<Seq>,
-    /// Keys to delete with the next batch that commits: dones of a failed batch (the job has
-    /// completed) and adds of a failed batch (EXEC may have run before the connection broke;
-    /// the client was told QUEUE_ERROR).
+    /// Keys to delete with the next batch that commits: the adds of failed batches (EXEC may
+    /// have run before the connection broke; the client was told QUEUE_ERROR).
     pending: Vec<Seq>,
 }
 
@@ -533,10 +532,11 @@ impl Store for RedisStore {
     }
 
     fn rollback(&mut self) {
-        // As in the PostgreSQL store: completed jobs stay due for removal, and so do the adds
-        // (their EXEC may have run; their clients got QUEUE_ERROR). Their keys stay claimed
-        // until then, so no new job takes a key that a pending DEL would remove.
-        self.pending.append(&mut self.dones);
+        // As in the PostgreSQL store: the dones go (the server hands them over again), the adds
+        // are deleted with the next batch that commits (their EXEC may have run; their clients
+        // got QUEUE_ERROR). Their keys stay claimed until then, so no new job takes a key that
+        // a pending DEL would remove.
+        self.dones.clear();
         self.pending.extend(self.adds.drain(..).map(|j| j.seq));
     }
 
