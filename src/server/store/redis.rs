@@ -14,8 +14,10 @@
 //! sequence number), `when` (epoch jobs are stored, not refused) and `reducer`. Replay reads
 //! `function` and `unique` when present and parses the key otherwise, taking everything after
 //! the first `-` following the prefix as the unique; so keys gearmand 1.1.20 wrote still
-//! replay. Two live jobs with the same key (empty uniques) get distinct keys: the second one's
-//! key is suffixed with `#<seq>`, which gearmand 1.1.20 reads as part of the unique.
+//! replay. A unique that 1.1.20 cannot read back from a key (empty, with white space, over 64
+//! bytes) is replaced in the key by `#<seq>` (the real one is in the `unique` field), and a
+//! second live job with the same key gets `#<seq>` appended: every job has a key of its own,
+//! and gearmand 1.1.20 replays and deletes it (under the stand-in unique).
 //!
 //! Each batch is one `MULTI … EXEC` sent as a single pipeline (one round trip, all or
 //! nothing); replay uses `SCAN` (never `KEYS`, which blocks Redis on a large keyspace), with
@@ -215,11 +217,20 @@ impl RedisStore {
         })
     }
 
-    /// A key for a new job: gearmand's, or, when another job holds it, that key with `#<seq>`.
+    /// A key for a new job: gearmand's `<prefix>-<function>-<unique>`, with `#<seq>` standing
+    /// in for a unique that gearmand 1.1.20 cannot read back from a key (empty, containing
+    /// white space, or longer than its 64 bytes) and appended when another live job holds the
+    /// key. gearmand 1.1.20 then replays such a job under the stand-in unique and its DEL finds
+    /// the key; with the bare key it would read a wrong unique and never delete it.
     fn claim_key(&mut self, job: &StoredJob) -> Arc<[u8]> {
-        let mut key = base_key(&self.prefix, &job.function, &job.unique);
+        let tag = format!("#{}", job.seq);
+        let readable = !job.unique.is_empty()
+            && job.unique.len() <= 64
+            && !job.unique.iter().any(u8::is_ascii_whitespace);
+        let unique = if readable { &job.unique[..] } else { tag.as_bytes() };
+        let mut key = base_key(&self.prefix, &job.function, unique);
         while self.used.contains(key.as_slice()) {
-            key.extend_from_slice(format!("#{}", job.seq).as_bytes());
+            key.extend_from_slice(tag.as_bytes());
         }
         let key: Arc<[u8]> = key.into();
         self.used.insert(key.clone());
