@@ -3,14 +3,14 @@
 //!
 //! While the database is unreachable, a batch fails at once (its submissions get QUEUE_ERROR)
 //! instead of waiting for a connection; a new connection is tried when the backoff delay has
-//! passed (100 ms, doubling up to 1 s), so the first batch after the database is back succeeds.
+//! passed (100 ms, doubling up to 500 ms), so the first batch after the database is back succeeds.
 
 use super::{Result, StoreError};
 use crate::server::log;
 use std::time::{Duration, Instant};
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_secs(1);
+const MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// A connection `C` that may be missing.
 pub struct Link<C> {

@@ -227,7 +227,11 @@ impl RedisStore {
         let readable = !job.unique.is_empty()
             && job.unique.len() <= 64
             && !job.unique.iter().any(u8::is_ascii_whitespace);
-        let unique = if readable { &job.unique[..] } else { tag.as_bytes() };
+        let unique = if readable {
+            &job.unique[..]
+        } else {
+            tag.as_bytes()
+        };
         let mut key = base_key(&self.prefix, &job.function, unique);
         while self.used.contains(key.as_slice()) {
             key.extend_from_slice(tag.as_bytes());
