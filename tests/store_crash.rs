@@ -109,7 +109,7 @@ fn crash_test(kind: Kind) {
 fn crash_test_on(kind: &str, queue: &[String]) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_nanos() as u64
         | 1;
     eprintln!("{kind}: seed {seed}");
@@ -128,7 +128,7 @@ fn crash_test_on(kind: &str, queue: &[String]) {
         });
         let started = Instant::now();
         submit_until_killed(server.port, &mut next, &mut sent, &mut acked);
-        killer.join().unwrap();
+        killer.join().expect("killer thread");
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "round {round} hung"

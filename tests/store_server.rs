@@ -16,7 +16,7 @@ use store_support::{
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_secs() as i64
 }
 
@@ -273,9 +273,10 @@ fn start_with_fsize(kind: Kind, dir: &std::path::Path, bytes: u64) -> TestServer
             env!("CARGO_BIN_EXE_gearmand")
         ),
     )
-    .unwrap();
+    .expect("write the wrapper script");
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("make the wrapper executable");
     let mut args: Vec<String> = vec!["--job-handle-prefix=P".into()];
     args.extend(store_support::queue_args(kind, dir));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
@@ -511,4 +512,36 @@ fn store_queue_on_shutdown_writes_at_a_clean_stop_only() {
     s.signal("TERM");
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
     assert_eq!(dumped_total(Kind::Sqlite, &dir.path), 2);
+}
+
+#[test]
+fn the_store_belongs_to_the_dash_u_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: -u needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("user");
+    let store = dir.path.join("q");
+    std::fs::create_dir_all(&store).expect("store dir");
+    let c = std::ffi::CString::new(store.display().to_string()).expect("path");
+    // SAFETY: chown reads the NUL-terminated path, which outlives the call.
+    assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+    for kind in KINDS {
+        let s = start(kind, &store, &["-u", "nobody"]);
+        s.connect().submit(SUBMIT_JOB_BG, "f", b"", b"mine");
+        let file = match kind {
+            Kind::Wal => store.join("wal/queue.log"),
+            Kind::Sqlite => store.join("queue.db"),
+        };
+        let meta = std::fs::metadata(&file).expect("store file");
+        assert_eq!(
+            meta.uid(),
+            65534,
+            "{kind:?}: {} belongs to nobody",
+            file.display()
+        );
+        kill9(s);
+    }
 }

@@ -133,6 +133,8 @@ impl Core {
         let handle = job.handle.clone();
         if let Some(job) = self.jobs.get_mut(&job_id) {
             job.stored = Stored::Pending(seq);
+            // `show jobs` says "persisted" once the commit returned.
+            job.persisted &= upgrade;
         }
         let Some(d) = self.durable.as_mut() else {
             return false;

@@ -7,7 +7,7 @@ use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
-use super::store::StoreStats;
+use super::store::{QueueConfig, StoreStats};
 use super::store_thread::{self, StoreThread};
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
@@ -71,6 +71,8 @@ pub struct Server {
     ready: Vec<ConnId>,
     /// The durable store's thread (`-q libsqlite3`, `-q wal`).
     store: Option<StoreThread>,
+    /// The store to open before serving (taken by [`Server::open_store`]).
+    queue: Option<QueueConfig>,
 }
 
 impl Server {
@@ -114,9 +116,7 @@ impl Server {
                 io::Error::new(io::ErrorKind::InvalidInput, "no listen address")
             }));
         }
-        // Replay before the listeners are watched: connections wait in the backlog meanwhile.
-        let mut core = Core::new(&config);
-        let store = store_thread::start(&config.queue, &mut core, waker.clone())?;
+        let core = Core::new(&config);
         Ok(Server {
             poll,
             listeners,
@@ -135,8 +135,21 @@ impl Server {
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
-            store,
+            store: None,
+            queue: Some(config.queue),
         })
+    }
+
+    /// Opens the durable store (`-q`) and replays it into the server, before the listeners are
+    /// watched: connections made meanwhile wait in the backlog. [`Server::run`] does it if it
+    /// was not done; the binary calls it after switching to the `-u` user, so the store's files
+    /// belong to that user. Fails, naming the store and the damaged record, when the store
+    /// cannot be read completely.
+    pub fn open_store(&mut self) -> io::Result<()> {
+        if let Some(queue) = self.queue.take() {
+            self.store = store_thread::start(&queue, &mut self.core, self.waker.clone())?;
+        }
+        Ok(())
     }
 
     /// Batch commit figures of the durable store, if there is one.
@@ -159,7 +172,8 @@ impl Server {
 
     /// Binds, then runs the loop on a new thread.
     pub fn spawn(config: Config) -> io::Result<ServerHandle> {
-        let server = Server::bind(config)?;
+        let mut server = Server::bind(config)?;
+        server.open_store()?;
         let addr = server.local_addr()?;
         let controller = server.controller();
         let thread = std::thread::Builder::new()
@@ -189,6 +203,7 @@ impl Server {
 
     /// Serves until [`Controller::shutdown`], or a graceful stop finds no jobs left.
     pub fn run(mut self) -> io::Result<()> {
+        self.open_store()?;
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
         let mut busy_until = Instant::now();

@@ -31,6 +31,8 @@ mod framing;
 mod handle;
 pub mod log;
 mod model;
+pub mod notify;
+pub mod privileges;
 pub mod store;
 mod store_thread;
 mod submit;

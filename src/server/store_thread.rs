@@ -176,6 +176,17 @@ impl StoreThread {
         let Some(mut store) = self.thread.take().and_then(|t| t.join().ok()) else {
             return;
         };
+        let s = self.stats.snapshot();
+        log::info(format_args!(
+            "{}: {} batches ({} failed), {} adds, {} dones, commit time {} µs on average, {} µs at most",
+            store.describe(),
+            s.batches,
+            s.failed_batches,
+            s.adds,
+            s.dones,
+            s.commit_micros_total / s.batches.max(1),
+            s.commit_micros_max
+        ));
         if self.on_shutdown {
             let jobs = core.shutdown_snapshot();
             match store.replace_all(&jobs) {

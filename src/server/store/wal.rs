@@ -97,6 +97,7 @@ impl WalStore {
                     .read(true)
                     .write(true)
                     .create(true)
+                    .truncate(false)
                     .open(&path)
                     .map_err(|e| io_err(&path, "cannot open", e))?;
                 // SAFETY: flock on a descriptor we own; no memory is passed.
