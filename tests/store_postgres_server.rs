@@ -163,3 +163,22 @@ fn our_table_is_replayed_by_gearmand() {
     stop(ours);
     assert!(rows(&pg).is_empty());
 }
+
+#[test]
+fn queue_dump_reads_the_table_without_changing_it() {
+    let Some(pg) = Postgres::start() else { return };
+    let q = ["-q", "postgres", "--libpq-conninfo", &pg.conninfo()].map(String::from);
+    let ours = start_queue(&q, &[]);
+    let mut c = ours.connect();
+    c.submit(SUBMIT_JOB_BG, "f", b"a", b"xyz");
+    c.submit(SUBMIT_JOB_HIGH_BG, "g", b"", b"");
+    stop(ours);
+    let mut args = q.to_vec();
+    args.push("--queue-dump".into());
+    let (code, out) = store_support::run_to_exit(&args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\tf\ta\tnormal\t0\t-\t3\n"), "{out}");
+    assert!(out.contains("# g\t1\t0\t0\t1\n"), "{out}");
+    assert!(out.contains("# total\t2\n"), "{out}");
+    assert_eq!(rows(&pg).len(), 2);
+}

@@ -189,3 +189,22 @@ fn our_keys_are_replayed_by_gearmand() {
     stop(ours);
     assert!(keys(&r).is_empty());
 }
+
+#[test]
+fn queue_dump_reads_the_keys_without_changing_them() {
+    let Some(r) = Redis::start(true) else { return };
+    let q = ["-q", "redis", "--redis-port", &r.port.to_string()].map(String::from);
+    let ours = start_queue(&q, &[]);
+    let mut c = ours.connect();
+    c.submit(SUBMIT_JOB_BG, "f", b"a", b"xyz");
+    c.submit(SUBMIT_JOB_HIGH_BG, "g", b"", b"");
+    stop(ours);
+    let mut args = q.to_vec();
+    args.push("--queue-dump".into());
+    let (code, out) = store_support::run_to_exit(&args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\tf\ta\tnormal\t0\t-\t3\n"), "{out}");
+    assert!(out.contains("# g\t1\t0\t0\t1\n"), "{out}");
+    assert!(out.contains("# total\t2\n"), "{out}");
+    assert_eq!(keys(&r).len(), 2);
+}
