@@ -78,7 +78,7 @@ fn rows(pg: &Postgres) -> Vec<(String, String)> {
             "SELECT function_name::text, unique_key::text FROM queue",
             &[],
         )
-        .unwrap()
+        .expect("SELECT")
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();

@@ -35,7 +35,7 @@ fn open(r: &Redis) -> Box<dyn Store> {
 }
 
 fn hgetall(c: &mut redis::Connection, key: &str) -> HashMap<String, Vec<u8>> {
-    redis::cmd("HGETALL").arg(key).query(c).unwrap()
+    redis::cmd("HGETALL").arg(key).query(c).expect("HGETALL")
 }
 
 #[test]

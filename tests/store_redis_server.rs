@@ -104,7 +104,7 @@ fn keys(r: &Redis) -> Vec<String> {
     let mut k: Vec<String> = redis::cmd("KEYS")
         .arg("*")
         .query(&mut r.connection())
-        .unwrap();
+        .expect("KEYS");
     k.sort();
     k
 }

@@ -93,8 +93,9 @@ struct Ledger {
 /// ERROR QUEUE_ERROR, in submission order.
 fn submitter(port: u16, stop: Arc<AtomicBool>, t0: Instant) -> Ledger {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    s.set_nodelay(true).expect("nodelay");
     let mut l = Ledger::default();
     let mut in_flight: VecDeque<(u64, Instant)> = VecDeque::new();
     let mut next = 1u64;
@@ -160,7 +161,7 @@ fn worker(port: u16, stop: Arc<AtomicBool>, ran: Arc<Mutex<Vec<u64>>>) {
         let f = p.fields(3);
         let n: u64 = String::from_utf8_lossy(&f[2]).parse().expect("job number");
         w.send(WORK_COMPLETE, &[&f[0], b""]);
-        ran.lock().unwrap().push(n);
+        ran.lock().expect("ledger").push(n);
     }
 }
 
@@ -206,7 +207,7 @@ pub fn engine_restart_under_load(engine: &mut dyn Engine) {
     // Every submission is answered: the worker stops at the first NO_JOB from now on.
     drained.store(true, Ordering::Relaxed);
     work.join().expect("worker");
-    let ran = ran.lock().unwrap().clone();
+    let ran = ran.lock().expect("ledger").clone();
     let ran_set: HashSet<u64> = ran.iter().copied().collect();
     assert_eq!(ran.len(), ran_set.len(), "{name}: a job ran twice");
     let lost: Vec<_> = l.acked.difference(&ran_set).collect();
@@ -226,7 +227,7 @@ pub fn engine_restart_under_load(engine: &mut dyn Engine) {
     let acked_after = l
         .acked
         .iter()
-        .filter(|&&n| n > *l.refused.iter().max().unwrap())
+        .filter(|&&n| n > *l.refused.iter().max().expect("refusals"))
         .count();
     assert!(
         acked_after > 0,
