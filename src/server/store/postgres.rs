@@ -144,6 +144,11 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Config> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(5));
     }
+    // A database host that vanishes (network cut, machine down) breaks the connection after
+    // 30 s of unacknowledged data instead of the kernel's 15 minutes of retransmissions.
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(30));
+    }
     config.application_name("gearmand");
     Ok(config)
 }
