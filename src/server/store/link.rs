@@ -85,6 +85,36 @@ impl<C> Link<C> {
         Ok(self.conn.as_mut().expect("connected above"))
     }
 
+    /// Runs `op` on the connection. When it fails because the connection broke (`op` returns
+    /// `Err((why, true))`), the connection is dropped and `op` runs once more at once on a new
+    /// one: a database that restarted between two batches costs no failed batch. `op` must
+    /// therefore be idempotent. A refusal by the database (`Err((why, false))`: full disk,
+    /// permissions) is not retried.
+    pub fn run(
+        &mut self,
+        connect: impl Fn() -> std::result::Result<C, String>,
+        mut op: impl FnMut(&mut C) -> std::result::Result<(), (String, bool)>,
+    ) -> Result<()> {
+        for attempt in 0..2 {
+            let conn = self.get(&connect)?;
+            match op(conn) {
+                Ok(()) => return Ok(()),
+                Err((why, broke)) => {
+                    let err = StoreError::new(format!("{}: {why}", self.what));
+                    if !broke || attempt == 1 {
+                        if broke {
+                            self.broken(why);
+                        }
+                        return Err(err);
+                    }
+                    self.broken(why);
+                    self.retry_now();
+                }
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
     /// Forgets the connection after an error that broke it; the next `get` waits for the
     /// backoff delay.
     pub fn broken(&mut self, why: String) {
@@ -105,9 +135,8 @@ impl<C> Link<C> {
         self.delay = (self.delay * 2).min(MAX_DELAY);
     }
 
-    /// Allows the next `get` to try at once (a connection that just broke mid-batch is
-    /// usually a database that restarted: one immediate retry is worth it).
-    pub fn retry_now(&mut self) {
+    /// Allows the next `get` to try at once.
+    fn retry_now(&mut self) {
         self.retry_at = None;
     }
 }
@@ -129,6 +158,34 @@ mod tests {
         assert!(l.conn.is_none());
         l.retry_now();
         assert_eq!(*l.get(|| Ok(8)).unwrap(), 8);
+    }
+
+    #[test]
+    fn run_retries_a_broken_connection_once_and_a_refusal_never() {
+        let mut l: Link<u32> = Link::new("db".into());
+        let mut calls = 0;
+        let r = l.run(
+            || Ok(1),
+            |_| {
+                calls += 1;
+                if calls == 1 {
+                    Err(("reset".into(), true))
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert!(r.is_ok() && calls == 2);
+        let mut calls = 0;
+        let r = l.run(
+            || Ok(1),
+            |_| {
+                calls += 1;
+                Err(("disk full".into(), false))
+            },
+        );
+        assert!(r.unwrap_err().0.contains("disk full") && calls == 1);
+        assert!(l.conn.is_some(), "a refusal keeps the connection");
     }
 
     #[test]

@@ -711,40 +711,25 @@ impl Store for PostgresStore {
             .map(|&s| s as i64)
             .collect();
         let (config, table, sql) = (&self.config, &self.table, self.write_sql());
-        let mut outcome = Err(StoreError::new(String::new()));
-        for attempt in 0..2 {
-            let conn = match self.link.get(|| Self::connect(config, table, &sql)) {
-                Ok(c) => c,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            };
-            match Self::write(conn, &deletes, &rows) {
-                Ok(()) => {
-                    outcome = Ok(());
-                    break;
-                }
-                Err(e) => {
-                    let why = pg_error(&e);
-                    let closed =
-                        e.is_closed() || conn.client.is_closed() || e.as_db_error().is_none();
-                    outcome = Err(StoreError::new(format!(
-                        "{}: cannot commit {} adds and {} dones: {why}",
-                        describe_config(config, table),
-                        rows.len(),
-                        deletes.len()
-                    )));
-                    if !closed {
-                        break; // the database refused (full disk, permissions): no retry
-                    }
-                    self.link.broken(why);
-                    if attempt == 0 {
-                        self.link.retry_now();
-                    }
-                }
-            }
-        }
+        let outcome = self
+            .link
+            .run(
+                || Self::connect(config, table, &sql),
+                |conn| {
+                    Self::write(conn, &deletes, &rows).map_err(|e| {
+                        let broke =
+                            e.is_closed() || conn.client.is_closed() || e.as_db_error().is_none();
+                        (pg_error(&e), broke)
+                    })
+                },
+            )
+            .map_err(|e| {
+                StoreError::new(format!(
+                    "{e} (a batch of {} adds and {} removals)",
+                    rows.len(),
+                    deletes.len()
+                ))
+            });
         drop(rows);
         match outcome {
             Ok(()) => {

@@ -493,43 +493,29 @@ impl Store for RedisStore {
             let key = self.keys.get(&j.seq).expect("claimed in add").clone();
             pipe.add_command(self.hset(&key, j));
         }
-        let what = self.describe();
         let address = self.address.clone();
-        let mut outcome = Ok(());
-        for attempt in 0..2 {
-            let conn = match self.link.get(|| address.connect()) {
-                Ok(c) => c,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            };
-            match Self::exec(conn, &pipe) {
-                Ok(()) => {
-                    outcome = Ok(());
-                    break;
-                }
-                Err(e) => {
-                    let why = redis_error(&e);
-                    outcome = Err(StoreError::new(format!(
-                        "{what}: cannot commit {} adds and {} dones: {why}",
-                        self.adds.len(),
-                        self.dones.len() + self.pending.len()
-                    )));
-                    if !(e.is_io_error()
-                        || e.is_connection_dropped()
-                        || e.is_timeout()
-                        || e.is_unrecoverable_error())
-                    {
-                        break; // Redis refused (out of memory, read-only replica): no retry
-                    }
-                    self.link.broken(why);
-                    if attempt == 0 {
-                        self.link.retry_now();
-                    }
-                }
-            }
-        }
+        let (adds, removals) = (self.adds.len(), self.dones.len() + self.pending.len());
+        let outcome = self
+            .link
+            .run(
+                || address.connect(),
+                |conn| {
+                    Self::exec(conn, &pipe).map_err(|e| {
+                        // Anything but an error reply of Redis (out of memory, read-only
+                        // replica) means the connection is no good.
+                        let broke = e.is_io_error()
+                            || e.is_connection_dropped()
+                            || e.is_timeout()
+                            || e.is_unrecoverable_error();
+                        (redis_error(&e), broke)
+                    })
+                },
+            )
+            .map_err(|e| {
+                StoreError::new(format!(
+                    "{e} (a batch of {adds} adds and {removals} removals)"
+                ))
+            });
         match outcome {
             Ok(()) => {
                 let gone: Vec<Seq> = self.pending.drain(..).chain(self.dones.drain(..)).collect();
