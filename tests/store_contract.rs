@@ -171,7 +171,7 @@ mod cases {
             priority: 1,
             when: 0,
             reducer: None,
-            data: data.to_vec(),
+            data: data.to_vec().into(),
         }
     }
 
@@ -217,7 +217,7 @@ mod cases {
                 priority: 0,
                 when: 0,
                 reducer: None,
-                data: b"with\0nul\0bytes".to_vec(),
+                data: b"with\0nul\0bytes".to_vec().into(),
             },
             StoredJob {
                 seq: 2,
@@ -226,7 +226,7 @@ mod cases {
                 priority: 2,
                 when: 4_102_444_800,
                 reducer: Some(b"reduce_it".to_vec()),
-                data: Vec::new(),
+                data: Vec::new().into(),
             },
             StoredJob {
                 seq: 3,
@@ -235,7 +235,7 @@ mod cases {
                 priority: 1,
                 when: 0,
                 reducer: Some(Vec::new()),
-                data: big,
+                data: big.into(),
             },
         ];
         let (mut s, _) = reopen(f);
@@ -265,8 +265,8 @@ mod cases {
         drop(s);
         let (_s, r) = reopen(f);
         assert_eq!(seqs(&r), vec![2, 4], "a done removes only its own job");
-        assert_eq!(r.jobs[0].data, b"b");
-        assert_eq!(r.jobs[1].data, b"d");
+        assert_eq!(&r.jobs[0].data[..], b"b");
+        assert_eq!(&r.jobs[1].data[..], b"d");
     }
 
     pub fn done_of_an_unknown_job_is_harmless(f: &mut dyn Fixture) {

@@ -17,7 +17,7 @@ fn job(seq: Seq, unique: &str, data: &str) -> StoredJob {
         priority: 1,
         when: 0,
         reducer: None,
-        data: data.as_bytes().to_vec(),
+        data: data.as_bytes().to_vec().into(),
     }
 }
 
@@ -61,7 +61,7 @@ fn gearmands_table_is_converted_keeping_every_row() {
     let r = s.replay().unwrap();
     assert_eq!(r.jobs.len(), 3);
     assert_eq!(
-        (r.jobs[0].unique.as_slice(), r.jobs[0].data.as_slice()),
+        (r.jobs[0].unique.as_slice(), &r.jobs[0].data[..]),
         (&b"u1"[..], &b"hello"[..])
     );
     assert_eq!(r.jobs[1].priority, 0);
@@ -92,7 +92,7 @@ fn gearmands_table_is_converted_keeping_every_row() {
     let got: Vec<(Vec<u8>, Vec<u8>)> = r2
         .jobs
         .iter()
-        .map(|j| (j.function.clone(), j.data.clone()))
+        .map(|j| (j.function.clone(), j.data.to_vec()))
         .collect();
     assert_eq!(
         got,

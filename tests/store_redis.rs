@@ -18,7 +18,7 @@ fn job(seq: Seq, function: &str, unique: &str, data: &str) -> StoredJob {
         priority: 1,
         when: 0,
         reducer: None,
-        data: data.as_bytes().to_vec(),
+        data: data.as_bytes().to_vec().into(),
     }
 }
 
@@ -77,7 +77,7 @@ fn keys_written_by_gearmand_1_1_20_replay() {
             (
                 String::from_utf8(j.function.clone()).unwrap(),
                 String::from_utf8(j.unique.clone()).unwrap(),
-                String::from_utf8(j.data.clone()).unwrap(),
+                String::from_utf8(j.data.to_vec()).unwrap(),
                 j.priority,
             )
         })
@@ -94,7 +94,12 @@ fn keys_written_by_gearmand_1_1_20_replay() {
     .collect();
     assert_eq!(got, want);
     // Our done removes gearmand's key.
-    let hello = rep.jobs.iter().find(|j| j.data == b"hello").unwrap().seq;
+    let hello = rep
+        .jobs
+        .iter()
+        .find(|j| j.data[..] == b"hello"[..])
+        .unwrap()
+        .seq;
     s.done(hello).unwrap();
     s.commit().unwrap();
     let exists: i64 = redis::cmd("EXISTS")

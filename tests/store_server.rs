@@ -484,6 +484,21 @@ fn queue_dump_reads_a_running_servers_store() {
         c.submit(SUBMIT_JOB_BG, "mail", b"", b"more");
         assert_eq!(dumped_total(kind, &dir.path), 4);
     }
+    // A store that is not there is an error, not an empty listing (a mistyped path).
+    let dir = TempDir::new("nodump");
+    for kind in KINDS {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gearmand"))
+            .args(store_support::queue_args(kind, &dir.path.join("missing")))
+            .arg("--queue-dump")
+            .output()
+            .expect("run --queue-dump");
+        assert_eq!(out.status.code(), Some(1), "{kind:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("missing"),
+            "{kind:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
@@ -544,4 +559,69 @@ fn the_store_belongs_to_the_dash_u_user() {
         );
         kill9(s);
     }
+}
+
+#[test]
+fn sigterm_commits_and_answers_the_pending_batch_before_exiting() {
+    let dir = TempDir::new("termflush");
+    let mut s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut c = s.connect();
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"in flight"]);
+    c.expect_silence(QUIET);
+    s.signal("TERM");
+    // The server stopped accepting but waits for the commit of the submission it received.
+    assert!(
+        eventually(Duration::from_secs(5), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            s.port
+        ))
+        .is_err()),
+        "still accepting after SIGTERM"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    lock.execute_batch("COMMIT").expect("unlock");
+    c.expect(JOB_CREATED);
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
+    assert_eq!(dumped_total(Kind::Sqlite, &dir.path), 1);
+}
+
+#[test]
+fn a_foreground_client_leaving_during_the_upgrade_does_not_drop_the_job() {
+    let dir = TempDir::new("upgrade-leave");
+    let s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    let mut fg = s.connect();
+    let h = fg.submit(SUBMIT_JOB, "f", b"same", b"payload");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut bg = s.connect();
+    bg.send(SUBMIT_JOB_BG, &[b"f", b"same", b"other"]);
+    bg.expect_silence(QUIET);
+    drop(fg); // leaves while the background submission's add is pending
+    std::thread::sleep(QUIET);
+    lock.execute_batch("COMMIT").expect("unlock");
+    assert_eq!(bg.expect(JOB_CREATED).payload, h);
+    assert_eq!(run_all(&s, "f"), vec![b"payload".to_vec()]);
+}
+
+#[test]
+fn answers_keep_the_order_of_the_requests_while_a_commit_is_pending() {
+    // libgearman matches JOB_CREATED to its submissions by order: a foreground submission and
+    // an ECHO sent after a background one are answered after it.
+    let dir = TempDir::new("order");
+    let s = start(Kind::Sqlite, &dir.path, &[]);
+    let lock = rusqlite::Connection::open(dir.path.join("queue.db")).expect("open");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut c = s.connect();
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"background"]);
+    c.send(SUBMIT_JOB, &[b"g", b"", b"foreground"]);
+    c.send(SUBMIT_JOB_BG, &[b"f", b"", b"second background"]);
+    c.send(ECHO_REQ, &[b"e"]);
+    c.expect_silence(QUIET);
+    lock.execute_batch("COMMIT").expect("unlock");
+    c.expect_pkt(JOB_CREATED, b"P:1");
+    c.expect_pkt(JOB_CREATED, b"P:2");
+    c.expect_pkt(JOB_CREATED, b"P:3");
+    c.expect_pkt(ECHO_RES, b"e");
 }

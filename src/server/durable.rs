@@ -10,7 +10,11 @@
 //!   returns: JOB_CREATED and the job is queued, or `ERROR QUEUE_ERROR` and the job is gone;
 //! - a submitter that disconnects meanwhile changes nothing: the job is stored and runs (a
 //!   background job does not depend on its client, and the commit may already be on disk);
-//! - `cancel job` meanwhile: the submitters are answered, then the job is removed again.
+//! - `cancel job` meanwhile: the submitters are answered, then the job is removed again;
+//! - whatever the server sends the submitter's connection after that submission (answers to
+//!   its later requests, results of its foreground jobs) is held behind the answer, so the
+//!   connection sees its answers in the order it asked: libgearman pairs JOB_CREATED with its
+//!   submissions by order.
 //!
 //! A background submission that coalesces onto a foreground job that is not stored makes
 //! that job durable (gearmand 1.1.20 stores nothing then, so an acknowledged job could be
@@ -25,11 +29,12 @@ use crate::server::log;
 use crate::server::store::{Op, QueueConfig, Replayed, Seq, StoreError, StoredJob};
 
 /// A submitter waiting for a commit. Connection ids are reused, so the session number
-/// identifies the connection that asked.
+/// identifies the connection that asked; its later output waits behind `gate`.
 #[derive(Debug, Clone, Copy)]
 struct Waiter {
     conn: ConnId,
     session: u64,
+    gate: u64,
     background: bool,
 }
 
@@ -106,27 +111,39 @@ impl Core {
             priority: job.priority as u8,
             when: job.when,
             reducer: job.reducer.as_ref().map(|r| r.to_vec()),
-            data: job.data.to_vec(),
+            data: job.data.clone(),
         }
     }
 
-    fn waiter(&self, conn: ConnId, background: bool) -> Waiter {
+    /// The submission of `conn` being handled waits for a commit.
+    fn waiter(&mut self, conn: ConnId, background: bool) -> Waiter {
         Waiter {
             conn,
             session: self.peers.get(conn).map_or(0, |s| s.seq),
+            gate: self.peers.add_gate(conn),
             background,
         }
     }
 
-    /// Puts the job's add into the next batch and registers who waits for it.
-    fn hold(&mut self, job_id: JobId, waiter: Waiter, upgrade: bool) -> bool {
+    /// Writes the answer of a waiting submission (if its connection is still there) and
+    /// releases what was held behind it.
+    fn answer(&mut self, w: &Waiter, write: impl FnOnce(&mut Core)) {
+        if self.peers.get(w.conn).is_some_and(|s| s.seq == w.session) {
+            self.peers.begin_answer(w.conn, w.gate);
+            write(self);
+            self.peers.end_answer(w.conn, w.gate);
+        }
+    }
+
+    /// Puts the job's add into the next batch and registers `conn` as waiting for it.
+    fn hold(&mut self, job_id: JobId, conn: ConnId, background: bool, upgrade: bool) -> bool {
+        let Some(job) = self.jobs.get(&job_id) else {
+            return false;
+        };
         let Some(seq) = self.durable.as_mut().map(|d| {
             d.next_seq += 1;
             d.next_seq - 1
         }) else {
-            return false;
-        };
-        let Some(job) = self.jobs.get(&job_id) else {
             return false;
         };
         let record = self.record_of(job, seq);
@@ -136,6 +153,7 @@ impl Core {
             // `show jobs` says "persisted" once the commit returned.
             job.persisted &= upgrade;
         }
+        let waiter = self.waiter(conn, background);
         let Some(d) = self.durable.as_mut() else {
             return false;
         };
@@ -159,8 +177,7 @@ impl Core {
         if !self.durable.as_ref().is_some_and(|d| !d.on_shutdown) {
             return false;
         }
-        let w = self.waiter(id, true);
-        self.hold(job_id, w, false)
+        self.hold(job_id, id, true, false)
     }
 
     /// A submission coalesces onto `job_id`. True when its answer waits for a commit: the job's
@@ -172,23 +189,33 @@ impl Core {
         let Some(job) = self.jobs.get(&job_id) else {
             return false;
         };
-        let w = self.waiter(id, background);
         match job.stored {
             Stored::Pending(_) => {
-                let Some(waiting) = self
+                let upgrade = match self.durable.as_ref().and_then(|d| d.waiting.get(&job_id)) {
+                    Some(waiting) => waiting.upgrade,
+                    None => return false,
+                };
+                if upgrade && !background {
+                    return false; // the job exists already: a foreground client attaches now
+                }
+                let w = self.waiter(id, background);
+                if let Some(waiting) = self
                     .durable
                     .as_mut()
                     .and_then(|d| d.waiting.get_mut(&job_id))
-                else {
-                    return false;
-                };
-                if waiting.upgrade && !background {
-                    return false; // the job exists already: a foreground client attaches now
+                {
+                    waiting.waiters.push(w);
                 }
-                waiting.waiters.push(w);
                 true
             }
-            Stored::No if background && !job.background => self.hold(job_id, w, true),
+            Stored::No if background && !job.background => {
+                // Owned by a background submitter from now on (a foreground client leaving
+                // does not abandon it); undone if the add fails.
+                if let Some(job) = self.jobs.get_mut(&job_id) {
+                    job.background = true;
+                }
+                self.hold(job_id, id, true, true)
+            }
             _ => false,
         }
     }
@@ -249,10 +276,6 @@ impl Core {
         }
     }
 
-    fn still_there(&self, w: &Waiter) -> bool {
-        self.peers.get(w.conn).is_some_and(|s| s.seq == w.session)
-    }
-
     fn add_committed(&mut self, job_id: JobId, w: Waiting) {
         let current = self.jobs.get(&job_id).map(|j| (j.stored, j.ignore));
         if current.map(|(s, _)| s) != Some(Stored::Pending(w.seq)) {
@@ -262,9 +285,9 @@ impl Core {
                 d.done(w.seq);
             }
             for x in &w.waiters {
-                if self.still_there(x) {
-                    self.peers.send(x.conn, Command::JobCreated, &[&w.handle]);
-                }
+                self.answer(x, |core| {
+                    core.peers.send(x.conn, Command::JobCreated, &[&w.handle]);
+                });
             }
             return;
         }
@@ -278,16 +301,16 @@ impl Core {
             self.enqueue(job_id);
         }
         for x in &w.waiters {
-            if x.background {
-                if self.still_there(x) {
-                    self.peers.send(x.conn, Command::JobCreated, &[&w.handle]);
+            self.answer(x, |core| {
+                if x.background {
+                    core.peers.send(x.conn, Command::JobCreated, &[&w.handle]);
+                } else {
+                    core.attach(x.conn, job_id, false);
+                    if cancelled {
+                        core.peers.send(x.conn, Command::WorkFail, &[&w.handle]);
+                    }
                 }
-            } else if self.still_there(x) {
-                self.attach(x.conn, job_id, false);
-                if cancelled {
-                    self.peers.send(x.conn, Command::WorkFail, &[&w.handle]);
-                }
-            }
+            });
         }
         if cancelled {
             // `cancel job` while the add was pending: the record goes again, the job too.
@@ -305,13 +328,13 @@ impl Core {
 
     fn add_failed(&mut self, job_id: JobId, w: Waiting) {
         for x in &w.waiters {
-            if self.still_there(x) {
-                self.peers.error(
+            self.answer(x, |core| {
+                core.peers.error(
                     x.conn,
                     "QUEUE_ERROR",
                     "The job could not be stored in the persistent queue",
                 );
-            }
+            });
         }
         let Some(job) = self.jobs.get_mut(&job_id) else {
             return;
@@ -323,6 +346,12 @@ impl Core {
         if !w.upgrade {
             // Never queued: nothing of the submission stays behind.
             self.free_job(job_id);
+        } else {
+            // Back to the foreground job it was; without clients left it is abandoned.
+            job.background = false;
+            if job.clients.is_empty() {
+                self.abandon(job_id);
+            }
         }
     }
 
@@ -338,7 +367,7 @@ impl Core {
             let job_id = self.new_job(NewJob {
                 func,
                 unique: &r.unique,
-                data: &r.data,
+                data: r.data.clone(),
                 reducer: r.reducer.as_deref(),
                 priority: priority_of(r.priority),
                 background: true,

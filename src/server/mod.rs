@@ -20,6 +20,7 @@
 
 mod admin;
 mod assign;
+mod busy_poll;
 pub mod cli;
 pub mod config;
 mod core;

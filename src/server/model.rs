@@ -1,6 +1,7 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
-use crate::net::Buffer;
+use crate::net::OutQueue;
+use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -60,7 +61,9 @@ pub struct Job {
     pub func: FuncId,
     pub unique: Box<[u8]>,
     pub key: UniqueKey,
-    pub data: Vec<u8>,
+    /// The payload: a slice of the buffer the submission was read into (large payloads) or
+    /// a copy (small ones); JOB_ASSIGN and the unique `-` index share it.
+    pub data: Bytes,
     pub reducer: Option<Box<[u8]>>,
     pub priority: Priority,
     /// Some background submission owns this job: it lives on without attached clients.
@@ -117,7 +120,8 @@ pub struct Function {
     /// `maxqueue` limits per priority; 0 or less = unlimited.
     pub max_queue: [i64; 3],
     pub by_unique: HashMap<Box<[u8]>, JobId>,
-    pub by_data: HashMap<Vec<u8>, JobId>,
+    /// Jobs submitted with the unique `-`, by payload (the key shares the job's data).
+    pub by_data: HashMap<Bytes, JobId>,
 }
 
 impl Function {
@@ -161,8 +165,8 @@ pub struct Held {
 /// A connected peer: client, worker, admin or all of these at once.
 #[derive(Debug)]
 pub struct Session {
-    /// Output waiting to be written; the event loop swaps it into the socket's buffer to flush.
-    pub out: Buffer,
+    /// Output waiting to be written; the event loop swaps it into the socket's queue to flush.
+    pub out: OutQueue,
     pub fd: i32,
     pub ip: String,
     /// Connection order, for the `workers` listing (newest first).
@@ -181,12 +185,28 @@ pub struct Session {
     pub attached: IdMap<u32>,
     /// Already listed in the core's dirty list (output pending a flush).
     pub dirty: bool,
+    /// Submissions waiting for a durable-store commit, oldest first: what is sent to this
+    /// connection after one of them waits behind its answer, so a client sees its answers in
+    /// the order it asked (libgearman matches JOB_CREATED to submissions by order).
+    pub gates: std::collections::VecDeque<Gate>,
+    /// The gate whose answer is being written (see `Peers::begin_answer`).
+    pub answering: Option<u64>,
+}
+
+/// Output held behind a submission whose answer waits for a commit.
+#[derive(Debug, Default)]
+pub struct Gate {
+    pub token: u64,
+    /// The answer, once known.
+    pub answer: Option<OutQueue>,
+    /// What was queued for the connection after the submission.
+    pub after: OutQueue,
 }
 
 impl Session {
     pub fn new(fd: i32, ip: String, seq: u64, exceptions: bool) -> Session {
         Session {
-            out: Buffer::new(),
+            out: OutQueue::new(),
             fd,
             ip,
             seq,
@@ -199,6 +219,8 @@ impl Session {
             next_reg: 0,
             attached: IdMap::default(),
             dirty: false,
+            gates: Default::default(),
+            answering: None,
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use super::core::{Core, Verdict};
 use super::model::{ConnId, FuncId, Job, JobId, Priority, Stored, UniqueKey};
-use super::wire::{self, Num};
+use super::wire::{self, Backing, Num};
 use crate::protocol::{Command, Packet};
+use bytes::Bytes;
 use std::collections::hash_map::Entry;
 
 /// Longest unique accepted; gearmand 1.1.20 accepts 64 bytes (and we store all of them).
@@ -20,7 +21,7 @@ pub fn unix_now() -> i64 {
 pub(super) struct NewJob<'a> {
     pub func: FuncId,
     pub unique: &'a [u8],
-    pub data: &'a [u8],
+    pub data: Bytes,
     pub reducer: Option<&'a [u8]>,
     pub priority: Priority,
     pub background: bool,
@@ -47,7 +48,7 @@ struct Kind<'a> {
 }
 
 impl Core {
-    pub fn submit(&mut self, id: ConnId, p: &Packet<'_>) -> Verdict {
+    pub fn submit(&mut self, id: ConnId, p: &Packet<'_>, backing: Backing<'_>) -> Verdict {
         let (name, unique, data) = (p.arg(0), p.arg(1), p.data());
         let kind = match p.command {
             Command::SubmitJob => Kind::fg(Priority::Normal),
@@ -107,7 +108,7 @@ impl Core {
         let job_id = self.new_job(NewJob {
             func,
             unique,
-            data,
+            data: backing.share(data),
             reducer: kind.reducer,
             priority: kind.priority,
             background: kind.background,
@@ -132,18 +133,19 @@ impl Core {
         handle.push(b':');
         handle.extend_from_slice(Num::new(job_id).bytes());
         let f = self.func_mut(n.func);
-        let mut key = unique_key(n.unique, n.data);
+        let mut key = unique_key(n.unique, &n.data);
         let free = match key {
             UniqueKey::None => false,
             UniqueKey::Unique => !f.by_unique.contains_key(n.unique),
-            UniqueKey::Data => !f.by_data.contains_key(n.data),
+            UniqueKey::Data => !f.by_data.contains_key(&n.data[..]),
         };
         match key {
             UniqueKey::Unique if free => {
                 f.by_unique.insert(n.unique.into(), job_id);
             }
             UniqueKey::Data if free => {
-                f.by_data.insert(n.data.to_vec(), job_id);
+                // The key shares the job's data.
+                f.by_data.insert(n.data.clone(), job_id);
             }
             _ => key = UniqueKey::None,
         }
@@ -153,7 +155,7 @@ impl Core {
             func: n.func,
             unique: n.unique.into(),
             key,
-            data: n.data.to_vec(),
+            data: n.data,
             reducer: n.reducer.map(Into::into),
             priority: n.priority,
             background: n.background,

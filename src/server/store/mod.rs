@@ -47,7 +47,8 @@ pub struct StoredJob {
     pub when: i64,
     /// The reducer of a SUBMIT_REDUCE_JOB_BACKGROUND job.
     pub reducer: Option<Vec<u8>>,
-    pub data: Vec<u8>,
+    /// The payload, shared with the server's job (no copy on the way to the store thread).
+    pub data: bytes::Bytes,
 }
 
 /// One operation of a batch, as the store thread applies it.

@@ -651,7 +651,7 @@ impl Store for PostgresStore {
                 priority: priority as u8,
                 when: when.unwrap_or(0),
                 reducer,
-                data: data.unwrap_or_default(),
+                data: data.unwrap_or_default().into(),
             };
             match seq {
                 Some(s) if s > 0 && seen.insert(s) => {

@@ -363,7 +363,7 @@ impl RedisStore {
                 priority,
                 when,
                 reducer: f.remove(&b"reducer"[..]),
-                data: f.remove(&b"data"[..]).unwrap_or_default(),
+                data: f.remove(&b"data"[..]).unwrap_or_default().into(),
             },
         )))
     }

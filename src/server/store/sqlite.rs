@@ -279,7 +279,7 @@ impl SqliteStore {
             Text(&job.unique),
             Text(&job.function),
             i64::from(job.priority),
-            job.data,
+            &job.data[..],
             job.when,
             job.reducer
         ])?;
@@ -388,7 +388,7 @@ impl Store for SqliteStore {
                 priority: priority as u8,
                 when,
                 reducer,
-                data,
+                data: data.into(),
             });
         }
         Ok(Replayed {
@@ -484,7 +484,7 @@ mod tests {
             priority: 1,
             when: 0,
             reducer: None,
-            data: format!("d{seq}").into_bytes(),
+            data: format!("d{seq}").into_bytes().into(),
         }
     }
 

@@ -113,7 +113,9 @@ impl WalStore {
             }
             Mode::ReadOnly => match File::open(&path) {
                 Ok(f) => Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(io_err(&path, "there is no queue log here", e))
+                }
                 Err(e) => return Err(io_err(&path, "cannot open", e)),
             },
         };
@@ -409,7 +411,7 @@ fn decode_body(body: &[u8]) -> std::result::Result<Vec<Record>, String> {
                             priority,
                             when,
                             reducer,
-                            data,
+                            data: data.into(),
                         },
                         start,
                         c.at - start,
@@ -720,7 +722,7 @@ mod tests {
             priority: 1,
             when: 0,
             reducer: None,
-            data: data.to_vec(),
+            data: data.to_vec().into(),
         }
     }
 
