@@ -222,3 +222,25 @@ fn a_bad_row_is_named_and_stops_the_start() {
         "{err}"
     );
 }
+
+#[test]
+fn a_batch_larger_than_one_statement_commits_whole() {
+    let Some(pg) = Postgres::start() else { return };
+    let mut s = open(&pg, "queue");
+    s.replay().unwrap();
+    // Over the 32 MiB a single statement carries: the batch is split inside one transaction.
+    let big: bytes::Bytes = vec![7u8; 12 << 20].into();
+    for seq in 1..=3 {
+        s.add(&StoredJob {
+            data: big.clone(),
+            ..job(seq, &format!("big{seq}"), "")
+        })
+        .unwrap();
+    }
+    s.commit().unwrap();
+    drop(s);
+    let mut s = open(&pg, "queue");
+    let r = s.replay().unwrap();
+    assert_eq!(r.jobs.len(), 3);
+    assert!(r.jobs.iter().all(|j| j.data == big));
+}

@@ -183,8 +183,8 @@ fn describe_config(c: &Config, table: &str) -> String {
     format!("PostgreSQL {host}:{port} database {db} (user {user}), table {table}")
 }
 
-/// A name as PostgreSQL text: the text and, when the bytes are not representable, `None` for
-/// "needs the `names` column".
+/// A name as PostgreSQL text, and whether the text is exact (false: the bytes are not valid
+/// UTF-8 or hold a NUL, the text is an approximation and the `names` column keeps the bytes).
 fn as_text(b: &[u8]) -> (String, bool) {
     match std::str::from_utf8(b) {
         Ok(s) if !s.contains('\0') => (s.to_string(), true),
