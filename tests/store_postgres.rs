@@ -244,3 +244,22 @@ fn a_batch_larger_than_one_statement_commits_whole() {
     assert_eq!(r.jobs.len(), 3);
     assert!(r.jobs.iter().all(|j| j.data == big));
 }
+
+#[test]
+fn a_database_restarted_between_batches_costs_no_failed_batch() {
+    let Some(mut pg) = Postgres::start() else {
+        return;
+    };
+    let mut s = open(&pg, "queue");
+    s.replay().unwrap();
+    s.add(&job(1, "a", "before")).unwrap();
+    s.commit().unwrap();
+    pg.stop();
+    pg.start_again();
+    // The old connection is dead; the batch is sent again at once on a new one.
+    s.add(&job(2, "b", "after")).unwrap();
+    s.commit().expect("retried on a fresh connection");
+    drop(s);
+    let mut s = open(&pg, "queue");
+    assert_eq!(seqs(&mut *s), vec![1, 2]);
+}

@@ -269,3 +269,22 @@ fn password_is_sent() {
     .expect("with the password");
     assert!(s.replay().unwrap().jobs.is_empty());
 }
+
+#[test]
+fn a_redis_restarted_between_batches_costs_no_failed_batch() {
+    let Some(mut r) = Redis::start(true) else {
+        return;
+    };
+    let mut s = open(&r);
+    s.replay().unwrap();
+    s.add(&job(1, "f", "a", "before")).unwrap();
+    s.commit().unwrap();
+    r.stop();
+    r.start_again();
+    s.add(&job(2, "f", "b", "after")).unwrap();
+    s.commit().expect("retried on a fresh connection");
+    drop(s);
+    let mut s = open(&r);
+    let got: Vec<Seq> = s.replay().unwrap().jobs.iter().map(|j| j.seq).collect();
+    assert_eq!(got, vec![1, 2]);
+}

@@ -207,6 +207,21 @@ fn decode_names(v: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((function, unique))
 }
 
+/// Whether an error means the connection is gone (rather than a statement refused on a good
+/// one): an I/O error, a closed client, or a FATAL error such as "terminating connection due
+/// to administrator command" when the database shuts down.
+fn connection_lost(e: &postgres::Error, client: &Client) -> bool {
+    match e.as_db_error() {
+        None => true,
+        Some(db) => {
+            client.is_closed()
+                || matches!(db.severity(), "FATAL" | "PANIC")
+                || db.code().code().starts_with("08")
+                || db.code().code().starts_with("57P")
+        }
+    }
+}
+
 fn pg_error(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
@@ -716,11 +731,8 @@ impl Store for PostgresStore {
             .run(
                 || Self::connect(config, table, &sql),
                 |conn| {
-                    Self::write(conn, &deletes, &rows).map_err(|e| {
-                        let broke =
-                            e.is_closed() || conn.client.is_closed() || e.as_db_error().is_none();
-                        (pg_error(&e), broke)
-                    })
+                    Self::write(conn, &deletes, &rows)
+                        .map_err(|e| (pg_error(&e), connection_lost(&e, &conn.client)))
                 },
             )
             .map_err(|e| {
