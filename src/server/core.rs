@@ -134,6 +134,8 @@ pub struct Core {
     /// Epoch jobs not due yet: (unix seconds, job).
     pub epochs: BinaryHeap<Reverse<(i64, JobId)>>,
     pub pid: u32,
+    /// A job with a large payload was freed (the event loop then gives memory back soon).
+    pub released_large: bool,
 }
 
 impl Core {
@@ -157,6 +159,7 @@ impl Core {
             timeouts: BinaryHeap::new(),
             epochs: BinaryHeap::new(),
             pid: std::process::id(),
+            released_large: false,
         }
     }
 
@@ -252,6 +255,7 @@ impl Core {
     /// Removes a job from every table (it must not be in a queue, or be accounted as queued).
     pub fn free_job(&mut self, id: JobId) -> Option<Job> {
         let job = self.jobs.remove(&id)?;
+        self.released_large |= job.data.len() >= super::framing::SHARE_PAYLOAD;
         forget_unique(&mut self.funcs, id, &job);
         for &c in &job.clients {
             if let Some(s) = self.peers.get_mut(c) {

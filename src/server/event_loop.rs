@@ -7,6 +7,7 @@ use super::core::{Core, Verdict};
 use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
+use super::memory::Trim;
 use super::model::ConnId;
 use super::wire::Backing;
 use crate::net::listener::{self, KeepaliveParams};
@@ -69,6 +70,10 @@ pub struct Server {
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
     ready: Vec<ConnId>,
+    /// Giving memory back after large payloads.
+    trim: Trim,
+    /// A large frame was handled in this round.
+    large_frame: bool,
 }
 
 impl Server {
@@ -130,6 +135,8 @@ impl Server {
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
+            trim: Trim::default(),
+            large_frame: false,
         })
     }
 
@@ -185,6 +192,9 @@ impl Server {
             let now = Instant::now();
             let mut wake_at = next_sweep;
             if let Some(t) = self.core.next_timer() {
+                wake_at = wake_at.min(t);
+            }
+            if let Some(t) = self.trim.due() {
                 wake_at = wake_at.min(t);
             }
             let timeout = if self.ready.is_empty() {
@@ -253,10 +263,17 @@ impl Server {
             let now = Instant::now();
             self.core.run_timers(now);
             self.flush_dirty();
-            if now >= next_sweep {
+            if std::mem::take(&mut self.large_frame)
+                || std::mem::take(&mut self.core.released_large)
+            {
+                self.trim.note(now);
+            }
+            let sweep = now >= next_sweep;
+            if sweep {
                 self.sweep(now);
                 next_sweep = now + SWEEP_EVERY;
             }
+            self.trim.run(now, sweep);
         }
     }
 
@@ -380,6 +397,7 @@ impl Server {
             // place.
             let step = match framing::large_frame(buf, &self.limits) {
                 Some(len) => {
+                    self.large_frame = true;
                     let frame = conn.c.input.split_frame(len);
                     let backing = Backing::shared(&frame);
                     match framing::handle_front(&mut self.core, id, &frame, backing, &self.limits) {

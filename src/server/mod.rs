@@ -30,6 +30,7 @@ mod event_loop;
 mod framing;
 mod handle;
 pub mod log;
+mod memory;
 mod model;
 pub mod notify;
 pub mod privileges;
