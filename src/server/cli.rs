@@ -56,6 +56,10 @@ General options:
   -L, --listen ADDR             address to listen on (default: all IPv4 and IPv6 addresses)
   -p, --port PORT               port (default 4730, or $GEARMAND_PORT)
   -P, --pid-file FILE           write the process id here; removed on exit (default: none)
+  -r, --protocol http           also serve gearmand's HTTP protocol (POST/GET /FUNCTION)
+      --http-port PORT          port of the HTTP protocol (default 8080), on the -L addresses
+      --http-timeout S          seconds an HTTP client has to send a whole request (default 30)
+      --metrics-listen ADDR:PORT  serve Prometheus metrics (/metrics) and JSON (/status) there
   -u, --user USER               switch to USER once the ports are bound (needs root)
       --syslog                  also log to syslog (ident gearmand, facility user)
   -R, --round-robin             rotate a worker's functions after each job taken
@@ -132,6 +136,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
     let mut file_descriptors = None;
     let mut check_only = false;
     let mut user = None;
+    let mut http = false;
+    let mut http_port: u16 = 8080;
     let mut syslog = false;
     let mut p = lexopt::Parser::from_args(tokens);
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -221,6 +227,27 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 let _ = string(&mut p)?;
             }
             Short('u') | Long("user") => user = Some(string(&mut p)?),
+            Short('r') | Long("protocol") => {
+                let name = string(&mut p)?;
+                if name != "http" {
+                    return Err(format!("Unknown protocol module : {name}"));
+                }
+                http = true;
+            }
+            Long("http-port") => http_port = value(&mut p, "http-port")?,
+            Long("http-timeout") => {
+                let s: u64 = value(&mut p, "http-timeout")?;
+                config.http_timeout = std::time::Duration::from_secs(s.max(1));
+            }
+            Long("metrics-listen") => {
+                let s = string(&mut p)?;
+                let addr = s
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| format!("invalid --metrics-listen '{s}' (ADDR:PORT)"))?;
+                config.metrics_listen = Some(addr);
+            }
             Long("syslog") => syslog = true,
             Long("check-args") => check_only = true,
             Long("coredump") => {}
@@ -231,18 +258,13 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 )))
             }
             Long(
-                name @ ("protocol"
-                | "ssl"
+                name @ ("ssl"
                 | "ssl-ca-file"
                 | "ssl-certificate"
                 | "ssl-key"
-                | "http-port"
                 | "store-queue-on-shutdown"),
             ) => {
                 return Err(format!("option --{name} is not supported by this server"));
-            }
-            Short('r') => {
-                return Err("option -r (--protocol) is not supported by this server".into())
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -257,6 +279,10 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
         },
     };
     config.listen = listen_addrs(listen.as_deref(), port)?;
+    if http {
+        // As gearmand: the HTTP listener binds the same addresses as the job port.
+        config.http_listen = listen_addrs(listen.as_deref(), http_port)?;
+    }
     if check_only {
         return Ok(Parsed::Print(String::new()));
     }
@@ -339,6 +365,26 @@ mod tests {
         assert_eq!(o.user.as_deref(), Some("nobody"));
         assert!(o.syslog);
         assert_eq!(run(&["--user=gearman"]).user.as_deref(), Some("gearman"));
+        let o = run(&[
+            "-L",
+            "127.0.0.1",
+            "-r",
+            "http",
+            "--metrics-listen",
+            "127.0.0.1:9713",
+        ]);
+        assert_eq!(
+            o.config.http_listen,
+            vec!["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            o.config.metrics_listen,
+            Some("127.0.0.1:9713".parse().unwrap())
+        );
+        let o = run(&["-L", "127.0.0.1", "--protocol=http", "--http-port=8081"]);
+        assert_eq!(o.config.http_listen[0].port(), 8081);
+        // --http-port alone does not start the HTTP listener (as gearmand).
+        assert!(run(&["--http-port=8081"]).config.http_listen.is_empty());
     }
 
     #[test]
@@ -347,6 +393,8 @@ mod tests {
         assert!(bad(&["-q", "libsqlite3"]));
         assert!(bad(&["--verbose=info"]));
         assert!(bad(&["-u"]));
+        assert!(bad(&["-r", "HTTP"]));
+        assert!(bad(&["--metrics-listen", "nonsense"]));
         assert!(bad(&["-v"]));
         assert!(bad(&["--nonsense"]));
         assert!(bad(&["-p", "notaport"]));

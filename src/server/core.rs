@@ -25,6 +25,8 @@ pub struct Peers {
     pub slots: Vec<Option<Session>>,
     free: Vec<ConnId>,
     pub dirty: Vec<ConnId>,
+    /// ERROR packets sent, by code (for the metrics).
+    pub errors_sent: super::metrics::ErrorCounts,
 }
 
 impl Peers {
@@ -70,7 +72,8 @@ impl Peers {
         }
     }
 
-    pub fn error(&mut self, id: ConnId, code: &str, text: &str) {
+    pub fn error(&mut self, id: ConnId, code: &'static str, text: &str) {
+        self.errors_sent.add(code);
         self.send(id, Command::Error, &[code.as_bytes(), text.as_bytes()]);
     }
 

@@ -1,9 +1,11 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
+use super::metrics::FuncStats;
 use crate::net::OutQueue;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 /// Index of a session; the event loop uses it as the mio token.
 pub type ConnId = usize;
@@ -82,6 +84,10 @@ pub struct Job {
     pub denominator: u32,
     /// Unix time before which an epoch job is not handed out; 0 = now.
     pub when: i64,
+    /// When it entered its queue (created or requeued), for the queue-wait metrics.
+    pub queued_at: Instant,
+    /// When it was last handed to a worker, for the run-time metric.
+    pub started_at: Instant,
 }
 
 impl Job {
@@ -108,6 +114,7 @@ pub struct Function {
     pub by_unique: HashMap<Box<[u8]>, JobId>,
     /// Jobs submitted with the unique `-`, by payload (the key shares the job's data).
     pub by_data: HashMap<Bytes, JobId>,
+    pub stats: FuncStats,
 }
 
 impl Function {
@@ -123,6 +130,7 @@ impl Function {
             max_queue: [0; 3],
             by_unique: HashMap::new(),
             by_data: HashMap::new(),
+            stats: FuncStats::default(),
         }
     }
 

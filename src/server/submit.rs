@@ -75,6 +75,7 @@ impl Core {
             UniqueKey::Data => f.by_data.get(data).copied(),
         };
         if let Some(job_id) = existing {
+            f.stats.coalesced += 1;
             self.attach(id, job_id, kind.background);
             return Verdict::Keep;
         }
@@ -91,6 +92,7 @@ impl Core {
         handle.extend_from_slice(Num::new(job_id).bytes());
         let now = unix_now();
         let when = if kind.when > now { kind.when } else { 0 };
+        let created = std::time::Instant::now();
         let data = backing.share(data);
         let job = Job {
             handle: handle.into(),
@@ -110,6 +112,8 @@ impl Core {
             numerator: 0,
             denominator: 0,
             when,
+            queued_at: created,
+            started_at: created,
         };
         let f = self.func_mut(func);
         match key {
@@ -122,6 +126,7 @@ impl Core {
             }
         }
         f.total += 1;
+        f.stats.submitted[kind.priority as usize] += 1;
         f.queues[kind.priority as usize].push_back(job_id);
         if when != 0 {
             f.epoch_queued += 1;
