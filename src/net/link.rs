@@ -472,16 +472,7 @@ impl Link {
             self.connect_blocking(timeout)?;
         }
         while !self.flush()? {
-            let fd = self
-                .fd()
-                .ok_or_else(|| self.lost("send", "not connected"))?;
-            let mut items = [PollItem::new(fd, false, true)];
-            if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
-                return Err(timeout_error("send", 1, false));
-            }
-            if items[0].got.error && !items[0].got.writable {
-                return Err(self.lost("send", "detected lost connection"));
-            }
+            self.wait_writable(timeout)?;
         }
         Ok(())
     }
