@@ -8,6 +8,7 @@
 //! test prints how many did (`FIGURES`, see `--nocapture`).
 
 mod common;
+mod engine_support;
 mod store_support;
 
 use common::proto::cmd::*;
@@ -16,7 +17,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use store_support::{run_all, start, Kind, TempDir, KINDS};
+use store_support::{queue_args, run_all, start_queue, Kind, TempDir, KINDS};
 
 /// Crash rounds per backend.
 const ROUNDS: usize = 5;
@@ -100,18 +101,23 @@ fn submit_until_killed(
 }
 
 fn crash_test(kind: Kind) {
+    let dir = TempDir::new("crash");
+    crash_test_on(&format!("{kind:?}"), &queue_args(kind, &dir.path));
+}
+
+/// The crash test on the store that the `-q` options `queue` name (`name` in messages).
+fn crash_test_on(kind: &str, queue: &[String]) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_nanos() as u64
         | 1;
-    eprintln!("{kind:?}: seed {seed}");
+    eprintln!("{kind}: seed {seed}");
     let mut rng = Rng(seed);
-    let dir = TempDir::new("crash");
     let (mut sent, mut acked) = (HashSet::new(), HashSet::new());
     let mut next = 1u64;
     for round in 0..ROUNDS {
-        let server = start(kind, &dir.path, &[]);
+        let server = start_queue(queue, &[]);
         let pid = server.pid();
         let delay = Duration::from_millis(30 + rng.next() % 400);
         let killer = std::thread::spawn(move || {
@@ -130,7 +136,7 @@ fn crash_test(kind: Kind) {
         drop(server);
     }
     // Restart and run everything.
-    let server = start(kind, &dir.path, &[]);
+    let server = start_queue(queue, &[]);
     let ran: Vec<u64> = run_all(&server, "crash")
         .iter()
         .map(|d| {
@@ -140,16 +146,16 @@ fn crash_test(kind: Kind) {
         })
         .collect();
     let ran_set: HashSet<u64> = ran.iter().copied().collect();
-    assert_eq!(ran.len(), ran_set.len(), "{kind:?}: a job ran twice");
+    assert_eq!(ran.len(), ran_set.len(), "{kind}: a job ran twice");
     let lost: Vec<_> = acked.difference(&ran_set).collect();
-    assert!(lost.is_empty(), "{kind:?}: acknowledged but lost: {lost:?}");
+    assert!(lost.is_empty(), "{kind}: acknowledged but lost: {lost:?}");
     let phantom: Vec<_> = ran_set.difference(&sent).collect();
     assert!(
         phantom.is_empty(),
-        "{kind:?}: ran but never submitted: {phantom:?}"
+        "{kind}: ran but never submitted: {phantom:?}"
     );
     println!(
-        "FIGURES {kind:?}: {} submitted, {} acknowledged, {} ran ({} unacknowledged ones among them)",
+        "FIGURES {kind}: {} submitted, {} acknowledged, {} ran ({} unacknowledged ones among them)",
         sent.len(),
         acked.len(),
         ran.len(),
@@ -157,16 +163,16 @@ fn crash_test(kind: Kind) {
     );
     assert!(
         acked.len() > ROUNDS,
-        "{kind:?}: too few jobs to mean anything"
+        "{kind}: too few jobs to mean anything"
     );
     // The dones of that run were clean: after a stop and a restart nothing runs again.
     let mut server = server;
     server.signal("TERM");
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(Some(0)));
-    let server = start(kind, &dir.path, &[]);
+    let server = start_queue(queue, &[]);
     assert!(
         run_all(&server, "crash").is_empty(),
-        "{kind:?}: jobs ran again after their done"
+        "{kind}: jobs ran again after their done"
     );
 }
 
@@ -178,4 +184,22 @@ fn acknowledged_jobs_survive_sigkill_exactly_once_wal() {
 #[test]
 fn acknowledged_jobs_survive_sigkill_exactly_once_sqlite() {
     crash_test(KINDS[1]);
+}
+
+#[test]
+fn acknowledged_jobs_survive_sigkill_exactly_once_postgres() {
+    let Some(pg) = engine_support::Postgres::start() else {
+        return;
+    };
+    let q = ["-q", "postgres", "--libpq-conninfo", &pg.conninfo()].map(String::from);
+    crash_test_on("postgres", &q);
+}
+
+#[test]
+fn acknowledged_jobs_survive_sigkill_exactly_once_redis() {
+    let Some(redis) = engine_support::Redis::start(true) else {
+        return;
+    };
+    let q = ["-q", "redis", "--redis-port", &redis.port.to_string()].map(String::from);
+    crash_test_on("redis", &q);
 }

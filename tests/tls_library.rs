@@ -1,12 +1,12 @@
 //! Our library against our server over TLS (Rust API): do, background, tasks, a worker,
 //! 1 MB payloads, failover from a TLS server that dies, a non-blocking client, a client that
 //! does not trust the server (it fails and sends no Gearman packet: checked on the wire), the
-//! verification opt-out, and unusable files.
+//! verification opt-out, unusable files, and large replies arriving back to back.
 
 mod common;
 mod tls_support;
 
-use gearman::client::{Mode, Priority, Request};
+use gearman::client::{EventKind, Mode, Priority, Request};
 use gearman::net::tls::{TlsConfig, Verify};
 use gearman::worker::GrabMode;
 use gearman::{Client, ReturnCode};
@@ -256,4 +256,85 @@ fn unusable_files_are_invalid_argument_naming_them() {
     let e = w.grab_job(false).expect_err("mismatched key");
     assert_eq!(e.code(), ReturnCode::InvalidArgument);
     assert!(e.message().contains("server.key"), "{e}");
+}
+
+/// Large replies that arrive back to back: a read stops once the reply at the front is
+/// complete, leaving what follows decrypted or staged inside the TLS session, where a poll on
+/// the socket cannot see it. The client takes it from there without waiting (a wait would run
+/// into the 5 s timeout and fail the task).
+#[test]
+fn back_to_back_large_replies_are_not_left_in_the_session() {
+    use common::proto::cmd::*;
+    let c = TestCerts::generate();
+    let server = TlsServer::start(&c, &[]);
+    let mut w = TlsAdmin::connect(server.port, &c).expect("raw worker");
+    w.send_packet(CAN_DO, &[b"chunks"]);
+    let chunks: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| (0..100_003).map(|j| (j % 251) as u8 ^ i).collect())
+        .collect();
+    let (go_tx, go) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        // Until the client's submission is there.
+        let assigned = loop {
+            w.send_packet(GRAB_JOB, &[]);
+            match w.recv_packet() {
+                (JOB_ASSIGN, assigned) => break assigned,
+                (NO_JOB, _) => std::thread::sleep(Duration::from_millis(10)),
+                (kind, _) => panic!("unexpected packet type {kind}"),
+            }
+        };
+        let handle = assigned.split(|&b| b == 0).next().expect("handle").to_vec();
+        // All results in one write: they reach the client together.
+        let mut burst = Vec::new();
+        for chunk in &chunks {
+            burst.extend(common::packet(common::REQ, WORK_DATA, &[&handle, chunk]));
+        }
+        burst.extend(common::packet(
+            common::REQ,
+            WORK_COMPLETE,
+            &[&handle, b"end"],
+        ));
+        go.recv_timeout(Duration::from_secs(20)).expect("go");
+        w.send(&burst);
+        (w, chunks)
+    });
+    let mut cl = client(server.port, client_tls(&c));
+    cl.set_timeout(5_000);
+    let id = cl
+        .add_task(
+            Request::Job {
+                priority: Priority::Normal,
+                background: false,
+            },
+            b"chunks",
+            None,
+            b"go",
+        )
+        .expect("task");
+    let mut got = Vec::new();
+    let mut done = false;
+    while let Some(ev) = cl.next_event().expect("events without a timeout") {
+        assert_eq!(ev.task, id);
+        if ev.kind == EventKind::Created {
+            // The whole burst reaches the socket before the client reads any of it: the last
+            // replies then end up in the session with nothing left in the socket.
+            go_tx.send(()).expect("worker waiting");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        if let Some(d) = cl.task(ev.task).and_then(|t| t.data()) {
+            got.extend_from_slice(d);
+        }
+        done |= ev.terminal;
+        cl.complete_event();
+    }
+    assert!(done, "no WORK_COMPLETE");
+    let (_w, chunks) = worker.join().expect("worker");
+    let mut expect = chunks.concat();
+    expect.extend_from_slice(b"end");
+    assert!(
+        got == expect,
+        "results damaged: {} bytes, expected {}",
+        got.len(),
+        expect.len()
+    );
 }

@@ -420,7 +420,7 @@ pub unsafe extern "C" fn gearman_task_take_data(
         // SAFETY: the client of a live task is live.
         let data = unsafe { r.core() }.and_then(Task::take_data);
         // SAFETY: writable out pointer (caller guarantee).
-        unsafe { boundary::write_out(data_size, data.as_ref().map_or(0, Vec::len)) };
+        unsafe { boundary::write_out(data_size, data.as_ref().map_or(0, |d| d.len())) };
         let Some(data) = data else {
             return std::ptr::null_mut();
         };

@@ -8,6 +8,7 @@ use crate::error::{Error, ReturnCode};
 use crate::net::servers::atoi_bytes;
 use crate::net::Reply;
 use crate::protocol::Command;
+use bytes::Bytes;
 
 impl Client {
     /// Applies one reply; returns the event it produced for an event-mode task.
@@ -73,7 +74,7 @@ impl Client {
                     }
                     Command::WorkException => {
                         t.ret = ReturnCode::WorkException;
-                        t.exception = Some(payload.clone());
+                        t.exception = Some(payload.to_vec());
                         t.result = None;
                         (EventKind::Exception, true)
                     }
@@ -162,7 +163,7 @@ impl Client {
         &mut self,
         id: TaskId,
         kind: EventKind,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         terminal: bool,
     ) -> Option<TaskEvent> {
         let t = self.tasks.get_mut(id)?;
@@ -179,10 +180,7 @@ impl Client {
             }
             Mode::Collect => {
                 if let (EventKind::Data | EventKind::Complete, Some(d)) = (kind, data) {
-                    match &mut t.result {
-                        Some(r) => r.extend_from_slice(&d),
-                        None => t.result = Some(d),
-                    }
+                    t.append_result(d);
                 }
                 if terminal {
                     self.set_state(id, TaskState::Finished);

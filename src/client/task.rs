@@ -2,6 +2,7 @@
 
 use crate::error::ReturnCode;
 use crate::protocol::Command;
+use bytes::{Bytes, BytesMut};
 
 /// Identifies a task of one client. Stale ids (of freed tasks) are detected, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,7 +173,8 @@ pub struct Task {
     pub(crate) kind: TaskKind,
     pub(crate) function: Vec<u8>,
     pub(crate) unique: Vec<u8>,
-    pub(crate) workload: Vec<u8>,
+    /// Shared with the output queue while it is being sent (no copy).
+    pub(crate) workload: Bytes,
     pub(crate) handle: Vec<u8>,
     pub(crate) state: TaskState,
     /// Id of the server connection the request went to.
@@ -183,8 +185,9 @@ pub struct Task {
     pub(crate) denominator: u32,
     pub(crate) client_count: u32,
     pub(crate) ret: ReturnCode,
-    pub(crate) data: Option<Vec<u8>>,
-    pub(crate) result: Option<Vec<u8>>,
+    /// Slices of the buffers the replies were read into (large payloads are not copied).
+    pub(crate) data: Option<Bytes>,
+    pub(crate) result: Option<Bytes>,
     pub(crate) exception: Option<Vec<u8>>,
     /// Already sent again once after its connection broke before the server answered.
     pub(crate) resent: bool,
@@ -207,7 +210,7 @@ impl Task {
             kind,
             function,
             unique,
-            workload,
+            workload: Bytes::from(workload),
             handle: Vec::new(),
             state: TaskState::New,
             server: None,
@@ -277,7 +280,7 @@ impl Task {
     /// Replaces the workload of a task not yet submitted (`gearman_task_give_workload`).
     pub fn set_workload(&mut self, workload: Vec<u8>) {
         if self.state == TaskState::New {
-            self.workload = workload;
+            self.workload = Bytes::from(workload);
         }
     }
 
@@ -328,7 +331,7 @@ impl Task {
     }
 
     /// Detaches the payload of the current reply.
-    pub fn take_data(&mut self) -> Option<Vec<u8>> {
+    pub fn take_data(&mut self) -> Option<Bytes> {
         self.data.take()
     }
 
@@ -338,8 +341,21 @@ impl Task {
     }
 
     /// Takes the accumulated result.
-    pub fn take_result(&mut self) -> Option<Vec<u8>> {
+    pub fn take_result(&mut self) -> Option<Bytes> {
         self.result.take()
+    }
+
+    /// Appends a WORK_DATA / WORK_COMPLETE payload to the result: the first one is kept as
+    /// it arrived (a slice of the read buffer), later ones are appended to it.
+    pub(crate) fn append_result(&mut self, data: Bytes) {
+        self.result = Some(match self.result.take() {
+            None => data,
+            Some(r) => {
+                let mut all = r.try_into_mut().unwrap_or_else(|r| BytesMut::from(&r[..]));
+                all.extend_from_slice(&data);
+                all.freeze()
+            }
+        });
     }
 
     /// The WORK_EXCEPTION payload, if a non-empty one arrived.

@@ -6,19 +6,26 @@
 //!
 //! With TLS (see [`Link::set_tls`]) the handshake is part of connecting: the link stays
 //! `Connecting` until it is done, so no packet is written before the server is verified, and a
-//! failed handshake fails the connection (no plaintext retry). Afterwards packets go through the
-//! session; every read drains what it decrypted into the input buffer, so a poll on the socket
-//! never misses data that already arrived.
+//! failed handshake fails the connection (no plaintext retry). Afterwards the stream is a TLS
+//! session behind the same [`Transport`] as plain TCP (see `net::tls`): reads land in the same
+//! input buffer, the same shared slices are written. Decrypted bytes a read left in the session
+//! (it stops once the reply at the front is complete) count as buffered input, so nobody polls
+//! the socket for data that already arrived.
 
-use super::buffer::Buffer;
+use super::input::InputBuffer;
+use super::output::{OutQueue, SHARE_MIN};
 use super::poll::{poll, PollItem};
 use super::servers::ServerAddress;
-use super::tls::{is_tls_error, ClientTls, PlainWriter, TlsStream};
+use super::tls::{is_tls_error, ClientTls, TlsSocket, TlsStream};
+use super::transport::{Stream, Transport};
 use crate::error::{Error, ReturnCode};
-use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
+use crate::protocol::packet::{
+    decode_header, decode_packet, DecodeError, Decoded, Limits, HEADER_LEN,
+};
 use crate::protocol::{Command, Magic};
+use bytes::Bytes;
 use mio::net::TcpStream;
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -27,35 +34,48 @@ use std::time::{Duration, Instant};
 pub struct Reply {
     /// The packet type.
     pub command: Command,
-    /// The arguments in wire order (fields, then the data blob if the type has one).
-    pub args: Vec<Vec<u8>>,
+    /// The arguments in wire order (fields, then the data blob if the type has one). A large
+    /// packet's arguments are slices of the buffer it was read into (no copy).
+    pub args: Vec<Bytes>,
 }
 
 impl Reply {
     /// Argument `i`, or empty past the end.
     pub fn arg(&self, i: usize) -> &[u8] {
-        self.args.get(i).map_or(&[][..], |a| a.as_slice())
+        self.args.get(i).map_or(&[][..], |a| a)
     }
 
     /// Takes the data blob (the last argument) of types that carry one.
-    pub fn take_data(&mut self) -> Vec<u8> {
+    pub fn take_data(&mut self) -> Bytes {
         if self.command.has_data() {
             self.args.last_mut().map(std::mem::take).unwrap_or_default()
         } else {
-            Vec::new()
+            Bytes::new()
         }
     }
 }
+
+/// Replies whose payload is at least this large keep their arguments as slices of the input
+/// buffer; smaller ones are copied out, so a kept result never pins a whole read buffer.
+const SHARE_PAYLOAD: usize = 16 * 1024;
 
 /// Where a link is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
     /// No socket.
     Closed,
-    /// A non-blocking connect (and, with TLS, the handshake) is in progress.
+    /// A non-blocking connect is in progress.
     Connecting,
     /// Ready for packets.
     Connected,
+}
+
+fn header(command: Command, payload: usize) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&Magic::Request.bytes());
+    h[4..8].copy_from_slice(&(command as u32).to_be_bytes());
+    h[8..].copy_from_slice(&(payload as u32).to_be_bytes());
+    h
 }
 
 /// What the message of a timed-out wait says (libgearman's text).
@@ -67,10 +87,12 @@ pub fn timeout_error(operation: &str, servers: usize, pipe: bool) -> Error {
     )
 }
 
-/// Bytes still missing for the packet at the front of `input`.
-fn need(input: &Buffer) -> usize {
-    match decode_packet(input.as_slice(), &LIMITS) {
-        Ok(Decoded::Partial(n)) => n,
+/// Bytes still missing for the packet at the front of `input` (0: complete or header not in).
+fn need(input: &[u8]) -> usize {
+    match decode_header(input, &LIMITS) {
+        Ok(Decoded::Complete((_, _, size), _)) => {
+            (HEADER_LEN + size as usize).saturating_sub(input.len())
+        }
         _ => 0,
     }
 }
@@ -80,23 +102,18 @@ fn need(input: &Buffer) -> usize {
 pub struct Link {
     /// The server this link connects to.
     pub server: ServerAddress,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     state: LinkState,
     next_addr: usize,
-    input: Buffer,
-    output: Buffer,
+    input: InputBuffer,
+    output: OutQueue,
     /// The peer closed its side; packets still buffered may be read first.
     eof: bool,
     /// When bytes last arrived (or the connection was made).
     last_input: Instant,
     /// TLS for the connections made from now on.
     tls_config: Option<ClientTls>,
-    /// The TLS session of the current connection.
-    tls: Option<TlsStream>,
 }
-
-/// The free space `Buffer::read_from` always offers to one read.
-const SHORT_READ: usize = 64 * 1024;
 
 /// Decode limits for replies: the wire allows payloads up to 4 GiB.
 const LIMITS: Limits = Limits {
@@ -112,12 +129,11 @@ impl Link {
             stream: None,
             state: LinkState::Closed,
             next_addr: 0,
-            input: Buffer::new(),
-            output: Buffer::new(),
+            input: InputBuffer::new(),
+            output: OutQueue::new(),
             eof: false,
             last_input: Instant::now(),
             tls_config: None,
-            tls: None,
         }
     }
 
@@ -159,26 +175,25 @@ impl Link {
         self.stream.as_ref().map(|s| s.as_raw_fd())
     }
 
-    /// True while queued output waits to be written (in the buffer, or encrypted in the
-    /// TLS session).
+    /// True while queued output waits to be written (in the queue, or encrypted in the TLS
+    /// session).
     pub fn has_output(&self) -> bool {
-        !self.output.is_empty() || self.tls.as_ref().is_some_and(TlsStream::wants_write)
+        !self.output.is_empty() || self.stream.as_ref().is_some_and(Stream::holds_output)
     }
 
     /// Closes the socket (a TLS session says close_notify first, without waiting) and drops
     /// buffered input and output.
     pub fn close(&mut self) {
-        if let (Some(tls), Some(stream), LinkState::Connected) =
-            (self.tls.as_mut(), self.stream.as_mut(), self.state)
+        if let (Some(tls), LinkState::Connected) =
+            (self.stream.as_mut().and_then(Stream::tls), self.state)
         {
-            tls.close(stream);
+            tls.close();
         }
-        self.tls = None;
         self.stream = None;
         self.state = LinkState::Closed;
         self.next_addr = 0;
-        self.input = Buffer::new();
-        self.output = Buffer::new();
+        self.input = InputBuffer::new();
+        self.output = OutQueue::new();
         self.eof = false;
     }
 
@@ -194,8 +209,7 @@ impl Link {
             self.next_addr += 1;
             if let Ok(stream) = TcpStream::connect(addr) {
                 let _ = stream.set_nodelay(true);
-                self.stream = Some(stream);
-                self.tls = None;
+                self.stream = Some(Stream::Tcp(stream));
                 self.state = LinkState::Connecting;
                 self.eof = false;
                 return Ok(());
@@ -218,11 +232,10 @@ impl Link {
         if self.state != LinkState::Connecting {
             return Ok(self.state == LinkState::Connected);
         }
-        if self.tls.is_some() {
-            return self.handshake();
-        }
-        let Some(stream) = self.stream.as_ref() else {
-            return Ok(false);
+        let stream = match self.stream.as_ref() {
+            None => return Ok(false),
+            Some(Stream::Tls(_)) => return self.handshake(),
+            Some(Stream::Tcp(s)) => s,
         };
         let failed = match stream.take_error() {
             Ok(Some(_)) | Err(_) => true,
@@ -243,9 +256,13 @@ impl Link {
                 Ok(a) => a.ip(),
                 Err(e) => return Err(self.tls_failure(&e.to_string())),
             };
-            match config.connect(&self.server.host, peer) {
-                Ok(conn) => self.tls = Some(TlsStream::new(conn)),
+            let session = match config.connect(&self.server.host, peer) {
+                Ok(session) => session,
                 Err(e) => return Err(self.tls_failure(&e.to_string())),
+            };
+            if let Some(Stream::Tcp(sock)) = self.stream.take() {
+                let tls = TlsSocket::new(sock, TlsStream::new(session));
+                self.stream = Some(Stream::Tls(Box::new(tls)));
             }
             return self.handshake();
         }
@@ -256,10 +273,10 @@ impl Link {
 
     /// One step of the TLS handshake of a Connecting link.
     fn handshake(&mut self) -> Result<bool, Error> {
-        let (Some(tls), Some(stream)) = (self.tls.as_mut(), self.stream.as_mut()) else {
+        let Some(tls) = self.stream.as_mut().and_then(Stream::tls) else {
             return Err(self.tls_failure("no connection"));
         };
-        match tls.handshake(stream) {
+        match tls.handshake() {
             Ok(true) => {
                 self.state = LinkState::Connected;
                 self.last_input = Instant::now();
@@ -327,18 +344,105 @@ impl Link {
     pub fn queue(&mut self, command: Command, args: &[&[u8]]) {
         let payload: usize =
             args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
-        self.output.make_room(HEADER_LEN + payload);
-        self.output.extend_from_slice(&Magic::Request.bytes());
-        self.output
-            .extend_from_slice(&(command as u32).to_be_bytes());
-        self.output
-            .extend_from_slice(&(payload as u32).to_be_bytes());
+        self.output.extend_from_slice(&header(command, payload));
         for (i, a) in args.iter().enumerate() {
             if i > 0 {
                 self.output.extend_from_slice(&[0]);
             }
             self.output.extend_from_slice(a);
         }
+    }
+
+    /// Appends one request packet whose data blob is shared, not copied: the fields (each
+    /// ended by NUL) are copied, a large `data` is written from where it lies (writev).
+    pub fn queue_shared(&mut self, command: Command, fields: &[&[u8]], data: Bytes) {
+        let payload = fields.iter().map(|f| f.len() + 1).sum::<usize>() + data.len();
+        self.output.extend_from_slice(&header(command, payload));
+        for f in fields {
+            self.output.extend_from_slice(f);
+            self.output.extend_from_slice(&[0]);
+        }
+        self.output.push_shared(data);
+    }
+
+    /// Sends one request packet and everything queued before it, waiting with `timeout` per
+    /// wait. A large data blob (the last argument of a type that carries one) is written
+    /// straight from the caller's memory; only what a timed-out wait leaves unsent is copied
+    /// into the output buffer, so the stream stays whole.
+    pub fn send_blocking(
+        &mut self,
+        command: Command,
+        args: &[&[u8]],
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let data = match args.split_last() {
+            Some((data, fields)) if command.has_data() && data.len() >= SHARE_MIN => {
+                (*data, fields)
+            }
+            _ => {
+                self.queue(command, args);
+                return self.flush_blocking(timeout);
+            }
+        };
+        let (data, fields) = data;
+        self.flush_blocking(timeout)?;
+        let payload = fields.iter().map(|f| f.len() + 1).sum::<usize>() + data.len();
+        let mut head = header(command, payload).to_vec();
+        for f in fields {
+            head.extend_from_slice(f);
+            head.push(0);
+        }
+        let total = head.len() + data.len();
+        let mut sent = 0;
+        while sent < total {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(self.lost("send", "not connected"));
+            };
+            // Through the TLS session when there is one (encrypted into its records).
+            let written = if sent < head.len() {
+                stream.write_slices(&[IoSlice::new(&head[sent..]), IoSlice::new(data)])
+            } else {
+                stream.write_slices(&[IoSlice::new(&data[sent - head.len()..])])
+            };
+            match written {
+                Ok(0) => return Err(self.lost("send", "write returned 0")),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = self.wait_writable(timeout) {
+                        // Keep the rest so that the packet is not cut short on the wire.
+                        if sent < head.len() {
+                            self.output.extend_from_slice(&head[sent..]);
+                            self.output.extend_from_slice(data);
+                        } else {
+                            self.output.extend_from_slice(&data[sent - head.len()..]);
+                        }
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(self.io_failure("send", &e)),
+            }
+        }
+        if self.has_output() {
+            // Encrypted records the socket did not take yet.
+            self.flush_blocking(timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the socket takes more output.
+    fn wait_writable(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        let fd = self
+            .fd()
+            .ok_or_else(|| self.lost("send", "not connected"))?;
+        let mut items = [PollItem::new(fd, false, true)];
+        if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
+            return Err(timeout_error("send", 1, false));
+        }
+        if items[0].got.error && !items[0].got.writable {
+            return Err(self.lost("send", "detected lost connection"));
+        }
+        Ok(())
     }
 
     /// Writes queued output until done or the socket would block. Ok(true) when all is sent.
@@ -351,24 +455,18 @@ impl Link {
             return Ok(false);
         };
         while !self.output.is_empty() {
-            let written = match self.tls.as_mut() {
-                Some(tls) => self.output.write_to(&mut PlainWriter { tls, sock: stream }),
-                None => self.output.write_to(stream),
-            };
-            match written {
-                Ok(0) => return Err(self.lost("send", "write returned 0")),
+            match self.output.write_to(stream) {
+                Ok((0, _)) => return Err(self.lost("send", "write returned 0")),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.io_failure("send", &e)),
             }
         }
-        if let Some(tls) = self.tls.as_mut() {
-            match tls.flush(stream) {
-                Ok(true) => {}
-                Ok(false) => return Ok(false),
-                Err(e) => return Err(self.io_failure("send", &e)),
-            }
+        match stream.flush_held() {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(self.io_failure("send", &e)),
         }
         self.output.shrink_if_idle(256 * 1024);
         Ok(true)
@@ -385,36 +483,23 @@ impl Link {
         let Some(stream) = self.stream.as_mut() else {
             return Ok(0);
         };
-        if let Some(tls) = self.tls.as_mut() {
-            // Unbounded: one call reads until the socket is drained and leaves nothing
-            // decrypted behind.
-            let n = match tls.read_plain(stream, &mut self.input, usize::MAX) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-                Err(e) => return Err(self.io_failure("recv", &e)),
-            };
-            if tls.peer_closed() {
-                self.eof = true;
-            }
-            if n > 0 {
-                self.last_input = Instant::now();
-            }
-            return Ok(n);
-        }
         let mut total = 0;
         loop {
-            let hint = need(&self.input);
-            match self.input.read_from(stream, hint) {
-                Ok(0) => {
+            // Reads are sized by the packet at the front: a large reply lands in one buffer
+            // of its size, and reading stops once it is complete (it is handed out as slices
+            // of that buffer before anything is read behind it).
+            let missing = need(self.input.as_slice());
+            match self.input.read_from(stream, missing) {
+                Ok((0, _)) => {
                     self.eof = true;
                     return Ok(total);
                 }
-                Ok(n) => {
+                Ok((n, offered)) => {
                     total += n;
                     self.last_input = Instant::now();
-                    // `read_from` offers at least SHORT_READ bytes: a shorter read drained
-                    // the socket, so skip the read that would only say EAGAIN.
-                    if n < SHORT_READ {
+                    // A read shorter than offered drained the socket: skip the read that would
+                    // only say EAGAIN.
+                    if n < offered || (missing > 0 && n >= missing) {
                         return Ok(total);
                     }
                 }
@@ -428,15 +513,36 @@ impl Link {
     /// The next complete packet already buffered; at EOF with nothing complete left:
     /// LOST_CONNECTION ("lost connection to server (EOF)"). Bad packets close the link.
     pub fn next_reply(&mut self) -> Result<Option<Reply>, Error> {
-        let decoded = decode_packet(self.input.as_slice(), &LIMITS);
+        if self.session_holds_input() && !self.input_has_reply() {
+            self.fill()?;
+        }
+        let buf = self.input.as_slice();
+        let decoded = decode_packet(buf, &LIMITS);
         match decoded {
             Ok(Decoded::Complete(p, used)) => {
-                let reply = Reply {
-                    command: p.command,
-                    args: p.args().iter().map(|a| a.to_vec()).collect(),
-                };
                 let magic_ok = p.magic == Magic::Response;
-                self.input.consume(used);
+                let args = if used - HEADER_LEN >= SHARE_PAYLOAD {
+                    // Where each argument lies in the frame, then the frame as one slice.
+                    let base = buf.as_ptr() as usize;
+                    let at: Vec<(usize, usize)> = p
+                        .args()
+                        .iter()
+                        .map(|a| (a.as_ptr() as usize - base, a.len()))
+                        .collect();
+                    let command = p.command;
+                    let frame = self.input.split_frame(used);
+                    let args = at.iter().map(|&(s, n)| frame.slice(s..s + n)).collect();
+                    Reply { command, args }
+                } else {
+                    let args = p.args().iter().map(|a| Bytes::copy_from_slice(a)).collect();
+                    let reply = Reply {
+                        command: p.command,
+                        args,
+                    };
+                    self.input.consume(used);
+                    reply
+                };
+                let reply = args;
                 if !magic_ok {
                     self.close();
                     return Err(Error::new(
@@ -470,16 +576,7 @@ impl Link {
             self.connect_blocking(timeout)?;
         }
         while !self.flush()? {
-            let fd = self
-                .fd()
-                .ok_or_else(|| self.lost("send", "not connected"))?;
-            let mut items = [PollItem::new(fd, false, true)];
-            if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
-                return Err(timeout_error("send", 1, false));
-            }
-            if items[0].got.error && !items[0].got.writable {
-                return Err(self.lost("send", "detected lost connection"));
-            }
+            self.wait_writable(timeout)?;
         }
         Ok(())
     }
@@ -511,21 +608,39 @@ impl Link {
         let fd = self.fd()?;
         match self.state {
             LinkState::Closed => None,
-            LinkState::Connecting => Some(match &self.tls {
-                Some(t) => PollItem::new(fd, !t.wants_write(), t.wants_write()),
-                None => PollItem::new(fd, false, true),
+            LinkState::Connecting => Some(match &self.stream {
+                Some(Stream::Tls(t)) => {
+                    let write = t.session().wants_write();
+                    PollItem::new(fd, !write, write)
+                }
+                _ => PollItem::new(fd, false, true),
             }),
             LinkState::Connected => Some(PollItem::new(fd, true, self.has_output())),
         }
     }
 
-    /// True when a complete packet (or a pending EOF) is already buffered.
+    /// Drops the memory a large reply left in the input buffer once nothing is buffered.
+    pub fn shrink_input(&mut self) {
+        self.input.shrink_if_idle(256 * 1024);
+    }
+
+    /// True when a complete packet (or a pending EOF) is already buffered, or the TLS session
+    /// holds decrypted input [`Link::next_reply`] takes in first (no poll would see it).
     pub fn has_buffered_reply(&self) -> bool {
-        self.eof
-            || matches!(
-                decode_packet(self.input.as_slice(), &LIMITS),
-                Ok(Decoded::Complete(..)) | Err(_)
-            )
+        self.eof || self.input_has_reply() || self.session_holds_input()
+    }
+
+    /// A complete packet (or a bad one) is at the front of the input.
+    fn input_has_reply(&self) -> bool {
+        matches!(
+            decode_packet(self.input.as_slice(), &LIMITS),
+            Ok(Decoded::Complete(..)) | Err(_)
+        )
+    }
+
+    /// The TLS session may hold input a read left there.
+    fn session_holds_input(&self) -> bool {
+        self.stream.as_ref().is_some_and(Stream::holds_input)
     }
 }
 
@@ -533,6 +648,90 @@ impl Link {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+
+    /// Over TLS a read stops once the reply at the front is complete and may leave what
+    /// follows inside the session, where no poll sees it: whenever the link says nothing is
+    /// buffered and the socket has nothing either, every reply must have come out. Which
+    /// layouts leave replies behind depends on the read sizes: several are tried (with 64 KiB
+    /// ciphertext reads, a tail of 20 000 bytes does).
+    #[test]
+    fn a_tls_link_never_hides_replies_from_a_poll() {
+        use crate::net::tls::test_certs::TestCerts;
+        let certs = TestCerts::generate();
+        for tail in [12_000, 20_000, 28_000] {
+            assert_eq!(
+                replies_through_tls(&certs, tail),
+                6,
+                "tail {tail}: replies hidden"
+            );
+        }
+    }
+
+    /// Sends 3 replies of 100 kB, 2 of `tail` bytes and a NOOP in one burst over TLS, and
+    /// counts what the link hands out before it says nothing is buffered and the socket is
+    /// empty.
+    fn replies_through_tls(certs: &crate::net::tls::test_certs::TestCerts, tail: usize) -> usize {
+        use crate::net::tls::{accept, ServerTlsConfig, TlsConfig};
+        let server = ServerTlsConfig {
+            ca_file: certs.ca.clone(),
+            certificate: certs.server_cert.clone(),
+            key_file: certs.server_key.clone(),
+            verify_clients: false,
+        }
+        .build()
+        .expect("server config");
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let peer = std::thread::spawn(move || {
+            let (mut sock, _) = l.accept().expect("accept");
+            let mut tls = TlsStream::new(accept(&server).expect("session"));
+            while !tls.handshake(&mut sock).expect("handshake") {}
+            let mut burst = Vec::new();
+            for (i, size) in [100_003, 100_003, 100_003, tail, tail]
+                .into_iter()
+                .enumerate()
+            {
+                burst.extend_from_slice(b"\0RES");
+                burst.extend_from_slice(&(Command::WorkData as u32).to_be_bytes());
+                burst.extend_from_slice(&((4 + size) as u32).to_be_bytes());
+                burst.extend_from_slice(b"H:1\0");
+                burst.extend(std::iter::repeat(i as u8).take(size));
+            }
+            burst.extend_from_slice(b"\0RES\0\0\0\x06\0\0\0\0");
+            let mut sent = 0;
+            while sent < burst.len() {
+                sent += tls
+                    .write_plain(&mut sock, &[IoSlice::new(&burst[sent..])])
+                    .expect("write");
+            }
+            while !tls.flush(&mut sock).expect("flush") {}
+            sock
+        });
+        let mut link = Link::new(ServerAddress::resolve("127.0.0.1", port).expect("resolve"));
+        link.set_tls(Some(
+            TlsConfig::new().ca_file(&certs.ca).build().expect("client"),
+        ));
+        link.connect_blocking(Some(Duration::from_secs(5)))
+            .expect("connect");
+        let _sock = peer.join().expect("peer");
+        // Everything is in the socket before the first read.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut got = 0;
+        loop {
+            if link.next_reply().expect("reply").is_some() {
+                got += 1;
+                continue;
+            }
+            if link.has_buffered_reply() {
+                continue;
+            }
+            let mut items = [PollItem::new(link.fd().expect("fd"), true, false)];
+            if poll(&mut items, Some(Duration::ZERO)).expect("poll") == 0 {
+                return got;
+            }
+            link.fill().expect("fill");
+        }
+    }
 
     #[test]
     fn round_trip_with_a_raw_peer() {
@@ -561,6 +760,52 @@ mod tests {
             .recv_blocking(Some(Duration::from_secs(5)))
             .expect_err("eof");
         assert_eq!(e.code(), ReturnCode::LostConnection);
+    }
+
+    #[test]
+    fn large_packets_are_sent_from_and_read_into_shared_buffers() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let mut link = Link::new(ServerAddress::resolve("127.0.0.1", port).expect("resolve"));
+        link.connect_blocking(Some(Duration::from_secs(5)))
+            .expect("connect");
+        let (mut peer, _) = l.accept().expect("accept");
+        let data: Vec<u8> = (0..(3 << 20) + 5).map(|i| (i % 249) as u8).collect();
+        // More than the socket buffers hold: the send waits for the peer while it reads.
+        let expect = data.clone();
+        let reader = std::thread::spawn(move || {
+            let mut got = vec![0u8; HEADER_LEN + 4 + expect.len()];
+            peer.read_exact(&mut got).expect("read");
+            assert_eq!(&got[HEADER_LEN..HEADER_LEN + 4], b"H:1\0");
+            assert!(got[HEADER_LEN + 4..] == expect[..], "sent payload damaged");
+            // Answer with a large WORK_COMPLETE followed by a small NOOP.
+            let mut reply = b"\0RES".to_vec();
+            reply.extend_from_slice(&(Command::WorkComplete as u32).to_be_bytes());
+            reply.extend_from_slice(&((4 + expect.len()) as u32).to_be_bytes());
+            reply.extend_from_slice(b"H:1\0");
+            reply.extend_from_slice(&expect);
+            reply.extend_from_slice(b"\0RES\0\0\0\x06\0\0\0\0");
+            peer.write_all(&reply).expect("write");
+            peer
+        });
+        link.send_blocking(
+            Command::WorkComplete,
+            &[b"H:1", &data],
+            Some(Duration::from_secs(10)),
+        )
+        .expect("send");
+        let mut r = link
+            .recv_blocking(Some(Duration::from_secs(10)))
+            .expect("reply");
+        assert_eq!(r.command, Command::WorkComplete);
+        assert_eq!(r.arg(0), b"H:1");
+        let got = r.take_data();
+        assert!(got == data[..], "received payload damaged");
+        let noop = link
+            .recv_blocking(Some(Duration::from_secs(10)))
+            .expect("noop");
+        assert_eq!(noop.command, Command::Noop);
+        drop(reader.join().expect("peer"));
     }
 
     #[test]

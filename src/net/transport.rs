@@ -1,7 +1,8 @@
-//! The byte stream under a server connection. Plain TCP implements it, and so does a TLS
-//! session over TCP ([`TlsSocket`]): reads land in the same reference-counted input buffer,
-//! the same header and payload slices are written (to writev(2), or encrypted by rustls into
-//! its records), and neither the connection nor the server core knows which it has.
+//! The byte stream under a server connection and a library link. Plain TCP implements it, and
+//! so does a TLS session over TCP ([`TlsSocket`]): reads land in the same reference-counted
+//! input buffer, the same header and payload slices are written (to writev(2), or encrypted by
+//! rustls into its records), and neither the connection, the link nor the server core knows
+//! which it has.
 
 use super::tls::TlsSocket;
 use bytes::BytesMut;
@@ -9,6 +10,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use socket2::SockRef;
 use std::io::{self, IoSlice, Write};
+use std::os::fd::{AsRawFd, RawFd};
 
 /// What a server connection needs from its stream.
 pub trait Transport: mio::event::Source {
@@ -30,6 +32,13 @@ pub trait Transport: mio::event::Source {
 
     /// True while bytes that `write_slices` accepted still wait inside the stream.
     fn holds_output(&self) -> bool {
+        false
+    }
+
+    /// True when input already read from the socket may wait inside the stream (a TLS read
+    /// that filled all it was offered may have left decrypted records): a poll on the socket
+    /// would not see it, read first.
+    fn holds_input(&self) -> bool {
         false
     }
 
@@ -80,6 +89,15 @@ impl Stream {
     }
 }
 
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Tls(t) => t.as_raw_fd(),
+        }
+    }
+}
+
 impl Transport for Stream {
     fn read_into(&mut self, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
         match self {
@@ -106,6 +124,13 @@ impl Transport for Stream {
         match self {
             Stream::Tcp(_) => false,
             Stream::Tls(t) => t.holds_output(),
+        }
+    }
+
+    fn holds_input(&self) -> bool {
+        match self {
+            Stream::Tcp(_) => false,
+            Stream::Tls(t) => t.holds_input(),
         }
     }
 

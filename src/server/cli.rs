@@ -3,7 +3,7 @@
 
 use super::config::{Config, Verbose};
 use super::log::LogTarget;
-use super::store::{Backend, QueueConfig, Sync};
+use super::store::{self, Backend, QueueConfig, Sync};
 use super::VERSION;
 use crate::net::tls::ServerTlsConfig;
 use lexopt::prelude::*;
@@ -70,8 +70,8 @@ General options:
       --global-priority         serve high before normal before low across all of a worker's
                                 functions (gearmand 2.0 order); default is per function (1.1.20)
   -q, --queue-type TYPE         where background jobs are kept: builtin (in memory, the
-                                default), wal (our append-only log) or libsqlite3 (gearmand's
-                                SQLite table); see 'Durable queues' in the README
+                                default), wal (our append-only log), libsqlite3, postgres or
+                                redis (gearmand's layouts); see 'Durable queues' in the README
   -t, --threads N               accepted for compatibility; one event loop serves everything
       --verbose LEVEL           FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG (default ERROR)
   -V, --version                 print the version
@@ -98,6 +98,13 @@ Durable queues:
       --libsqlite3-db FILE      -q libsqlite3: the database file (created if missing)
       --libsqlite3-table NAME   -q libsqlite3: table (default gearman_queue)
       --libsqlite3-sync MODE    -q libsqlite3: full (default) or normal, as --wal-sync
+      --libpq-conninfo STR      -q postgres: libpq connection string or URI (default: libpq's
+                                defaults and PG* variables)
+      --libpq-table NAME        -q postgres: table (default queue)
+      --redis-server HOST       -q redis: host, or a Unix socket path (default 127.0.0.1)
+      --redis-port PORT         -q redis: port (default 6379)
+      --redis-password PASS     -q redis: password (AUTH)
+      --redis-prefix PREFIX     -q redis: key prefix (default _gear_)
       --store-queue-on-shutdown write the queue only at a clean shutdown (fast; a crash loses
                                 the jobs of the run and reruns the ones done since the start)
       --queue-dump              list and count the jobs the queue given by -q holds, then exit
@@ -173,6 +180,10 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
     let mut sqlite_sync = Sync::Full;
     let mut on_shutdown = false;
     let mut dump = false;
+    let mut pg_conninfo = String::new();
+    let mut pg_table = String::from(store::postgres::DEFAULT_TABLE);
+    let mut redis = store::redis::Address::default();
+    let mut redis_prefix = String::from(store::redis::DEFAULT_PREFIX);
     let mut user = None;
     let mut http = false;
     let mut http_port: u16 = 8080;
@@ -247,9 +258,12 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             }
             Short('q') | Long("queue-type") => {
                 queue_type = string(&mut p)?.to_ascii_lowercase();
-                if !["builtin", "wal", "libsqlite3"].contains(&queue_type.as_str()) {
+                if !["builtin", "wal", "libsqlite3", "postgres", "redis"]
+                    .contains(&queue_type.as_str())
+                {
                     return Err(format!(
-                        "queue type '{queue_type}' is not available: use builtin, wal or libsqlite3"
+                        "queue type '{queue_type}' is not available: use builtin, wal, \
+                         libsqlite3, postgres or redis"
                     ));
                 }
             }
@@ -258,6 +272,12 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             Long("libsqlite3-db") => sqlite_db = Some(PathBuf::from(string(&mut p)?)),
             Long("libsqlite3-table") => sqlite_table = string(&mut p)?,
             Long("libsqlite3-sync") => sqlite_sync = sync_mode(&mut p, "libsqlite3-sync")?,
+            Long("libpq-conninfo") => pg_conninfo = string(&mut p)?,
+            Long("libpq-table") => pg_table = string(&mut p)?,
+            Long("redis-server") => redis.server = string(&mut p)?,
+            Long("redis-port") => redis.port = value(&mut p, "redis-port")?,
+            Long("redis-password") => redis.password = Some(string(&mut p)?),
+            Long("redis-prefix") => redis_prefix = string(&mut p)?,
             Long("store-queue-on-shutdown") => on_shutdown = true,
             Long("queue-dump") => dump = true,
             Short('f') | Long("file-descriptors") => {
@@ -346,6 +366,14 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             path: sqlite_db.ok_or("-q libsqlite3 needs --libsqlite3-db FILE")?,
             table: sqlite_table,
             sync: sqlite_sync,
+        },
+        "postgres" => Backend::Postgres {
+            conninfo: pg_conninfo,
+            table: pg_table,
+        },
+        "redis" => Backend::Redis {
+            address: redis,
+            prefix: redis_prefix,
         },
         _ => Backend::Builtin,
     };
@@ -493,6 +521,33 @@ mod tests {
             }
         );
         assert!(o.config.queue.on_shutdown);
+        let o = run(&["-q", "postgres", "--libpq-conninfo", "host=db port=5433"]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Postgres {
+                conninfo: "host=db port=5433".into(),
+                table: "queue".into()
+            }
+        );
+        let o = run(&[
+            "-q",
+            "redis",
+            "--redis-port=6380",
+            "--redis-password",
+            "pw",
+            "--redis-prefix=q1",
+        ]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Redis {
+                address: store::redis::Address {
+                    server: "127.0.0.1".into(),
+                    port: 6380,
+                    password: Some("pw".into())
+                },
+                prefix: "q1".into()
+            }
+        );
         // Options of a queue not picked are ignored, as gearmand does.
         let o = run(&["--libsqlite3-db=/tmp/q.db"]);
         assert_eq!(o.config.queue.backend, Backend::Builtin);
@@ -513,6 +568,7 @@ mod tests {
         assert!(bad(&["-q", "libsqlite3"]));
         assert!(bad(&["-q", "wal"]));
         assert!(bad(&["-q", "mysql"]));
+        assert!(bad(&["-q", "redis", "--redis-port=x"]));
         assert!(bad(&["-q", "wal", "--wal-dir=/x", "--wal-sync=off"]));
         assert!(bad(&[
             "-q",

@@ -191,6 +191,8 @@ pub struct Core {
     /// Epoch jobs not due yet: (unix seconds, job).
     pub epochs: BinaryHeap<Reverse<(i64, JobId)>>,
     pub pid: u32,
+    /// A job with a large payload was freed (the event loop then gives memory back soon).
+    pub released_large: bool,
     /// The durable store's side of the core (`None` with the in-memory queue).
     pub durable: Option<Durable>,
 }
@@ -216,6 +218,7 @@ impl Core {
             timeouts: BinaryHeap::new(),
             epochs: BinaryHeap::new(),
             pid: std::process::id(),
+            released_large: false,
             durable: Durable::for_config(&config.queue),
         }
     }
@@ -312,6 +315,7 @@ impl Core {
     /// Removes a job from every table (it must not be in a queue, or be accounted as queued).
     pub fn free_job(&mut self, id: JobId) -> Option<Job> {
         let job = self.jobs.remove(&id)?;
+        self.released_large |= job.data.len() >= super::framing::SHARE_PAYLOAD;
         self.store_done(&job);
         forget_unique(&mut self.funcs, id, &job);
         for &c in &job.clients {

@@ -11,6 +11,7 @@ use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::http::HttpSession;
 use super::log;
+use super::memory::Trim;
 use super::metrics::{ConnKind, IoStats};
 use super::model::ConnId;
 use super::store::{QueueConfig, StoreStats};
@@ -98,6 +99,10 @@ pub struct Server {
     /// `--ssl`: sessions, handshake deadlines and the certificate.
     tls: Option<tls::ServerTls>,
     accepted: u64,
+    /// Giving memory back after large payloads.
+    trim: Trim,
+    /// A large frame was handled in this round.
+    large_frame: bool,
     /// Connections and bytes, for the metrics.
     io: IoStats,
     started: SystemTime,
@@ -194,6 +199,8 @@ impl Server {
             ready: Vec::new(),
             tls,
             accepted: 0,
+            trim: Trim::default(),
+            large_frame: false,
             io: IoStats::default(),
             started: SystemTime::now(),
             http_timeout: config.http_timeout,
@@ -313,6 +320,9 @@ impl Server {
             if let Some(t) = self.tls.as_ref().and_then(|t| t.next_deadline()) {
                 wake_at = wake_at.min(t);
             }
+            if let Some(t) = self.trim.due() {
+                wake_at = wake_at.min(t);
+            }
             if let Some(Reverse((t, _))) = self.deadlines.peek() {
                 wake_at = wake_at.min(*t);
             }
@@ -394,10 +404,17 @@ impl Server {
                 }
             }
             self.flush_dirty();
-            if now >= next_sweep {
+            if std::mem::take(&mut self.large_frame)
+                || std::mem::take(&mut self.core.released_large)
+            {
+                self.trim.note(now);
+            }
+            let sweep = now >= next_sweep;
+            if sweep {
                 self.sweep(now);
                 next_sweep = now + SWEEP_EVERY;
             }
+            self.trim.run(now, sweep);
         }
     }
 
@@ -566,6 +583,7 @@ impl Server {
             // place.
             let step = match framing::large_frame(buf, &self.limits) {
                 Some(len) => {
+                    self.large_frame = true;
                     let frame = conn.c.input.split_frame(len);
                     let backing = Backing::shared(&frame);
                     match framing::handle_front(&mut self.core, id, &frame, backing, &self.limits) {

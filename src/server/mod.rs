@@ -32,6 +32,7 @@ mod framing;
 mod handle;
 pub mod http;
 pub mod log;
+mod memory;
 pub mod metrics;
 mod model;
 pub mod notify;

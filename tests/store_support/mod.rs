@@ -58,8 +58,13 @@ pub fn queue_args(kind: Kind, dir: &Path) -> Vec<String> {
 
 /// Starts our server (handle prefix `P`) with a store of `kind` under `dir`.
 pub fn start(kind: Kind, dir: &Path, extra: &[&str]) -> TestServer {
+    start_queue(&queue_args(kind, dir), extra)
+}
+
+/// Starts our server (handle prefix `P`) with the store the `-q` options `queue` name.
+pub fn start_queue(queue: &[String], extra: &[&str]) -> TestServer {
     let mut args: Vec<String> = vec!["--job-handle-prefix=P".into()];
-    args.extend(queue_args(kind, dir));
+    args.extend(queue.iter().cloned());
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     TestServer::start_bin(Path::new(env!("CARGO_BIN_EXE_gearmand")), &refs)

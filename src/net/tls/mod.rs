@@ -48,6 +48,6 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 #[cfg(test)]
-mod test_certs;
+pub(crate) mod test_certs;
 #[cfg(test)]
 mod tests;

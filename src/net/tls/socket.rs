@@ -1,5 +1,5 @@
-//! A TLS session with its TCP socket: a server connection's stream on a `--ssl` server (see
-//! [`crate::net::transport::Stream`]). Plaintext goes in and out with the socket semantics the
+//! A TLS session with its TCP socket: the stream of a server connection on a `--ssl` server
+//! and of a library link with TLS (see [`crate::net::transport::Stream`]). Plaintext goes in and out with the socket semantics the
 //! connection's edge-triggered loop relies on (see [`TlsStream`]).
 
 use super::stream::TlsStream;
@@ -8,6 +8,7 @@ use bytes::BytesMut;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, RawFd};
 
 /// A TCP socket carrying a TLS session.
 #[derive(Debug)]
@@ -60,8 +61,18 @@ impl Transport for TlsSocket {
         self.session.wants_write()
     }
 
+    fn holds_input(&self) -> bool {
+        self.session.may_hold_input()
+    }
+
     fn shrink_if_idle(&mut self) {
         self.session.shrink_if_idle();
+    }
+}
+
+impl AsRawFd for TlsSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
 }
 

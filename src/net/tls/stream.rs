@@ -58,6 +58,8 @@ pub struct TlsStream {
     staged: Buffer,
     /// The peer ended the session (close_notify, or the socket closed).
     closed: bool,
+    /// The last read filled all it was offered: decrypted input may wait here.
+    filled: bool,
 }
 
 impl std::fmt::Debug for TlsStream {
@@ -90,6 +92,7 @@ impl TlsStream {
             conn,
             staged: Buffer::new(),
             closed: false,
+            filled: false,
         }
     }
 
@@ -101,6 +104,12 @@ impl TlsStream {
     /// True while encrypted bytes wait to be written to the socket.
     pub fn wants_write(&self) -> bool {
         self.conn.wants_write()
+    }
+
+    /// True when the last read filled all it was offered, so decrypted input may still wait
+    /// in the session (by the contract of [`TlsStream::read_plain`], never otherwise).
+    pub fn may_hold_input(&self) -> bool {
+        self.filled
     }
 
     /// True once the peer ended the session (close_notify, or the socket closed).
@@ -231,6 +240,7 @@ impl TlsStream {
         // With output already waiting, the caller's writable event sends what reads add.
         let owed_before = self.conn.wants_write();
         let result = self.read_plain_inner(sock, dst, max);
+        self.filled = matches!(result, Ok(n) if n == max && n > 0);
         if !owed_before && self.conn.wants_write() {
             let _ = self.flush(sock);
         }

@@ -14,10 +14,14 @@
 //! open -> replay (once) -> { (add | done)* -> commit | rollback }* [-> replace_all]
 //! ```
 //!
-//! Backends: [`sqlite`] (gearmand's `-q libsqlite3` table) and [`wal`] (an append-only log of
-//! our own). [`open`] picks one from a [`Backend`] description; [`dump`] lists what a store
-//! holds without a server.
+//! Backends: [`sqlite`] (gearmand's `-q libsqlite3` table), [`wal`] (an append-only log of
+//! our own), [`postgres`] (gearmand's `-q postgres` table) and [`redis`] (gearmand's `-q redis`
+//! keys). [`open`] picks one from a [`Backend`] description; [`dump`] lists what a store holds
+//! without a server.
 
+mod link;
+pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 mod stats;
 pub mod wal;
@@ -154,6 +158,14 @@ pub enum Backend {
     },
     /// Our append-only log in a directory.
     Wal { dir: PathBuf, sync: Sync },
+    /// gearmand's `postgres` table (`--libpq-conninfo`, `--libpq-table`).
+    Postgres { conninfo: String, table: String },
+    /// gearmand's `redis` keys (`--redis-server`, `--redis-port`, `--redis-password`,
+    /// `--redis-prefix`).
+    Redis {
+        address: redis::Address,
+        prefix: String,
+    },
 }
 
 /// The persistent-queue settings of a server.
@@ -186,6 +198,14 @@ pub fn open(backend: &Backend) -> Result<Option<Box<dyn Store>>> {
             *sync,
             wal::Mode::Server,
         )?)),
+        Backend::Postgres { conninfo, table } => Some(Box::new(postgres::PostgresStore::open(
+            conninfo,
+            table,
+            postgres::Mode::Server,
+        )?)),
+        Backend::Redis { address, prefix } => {
+            Some(Box::new(redis::RedisStore::open(address.clone(), prefix)?))
+        }
     })
 }
 
@@ -205,6 +225,15 @@ pub fn dump(backend: &Backend, out: &mut dyn Write) -> Result<usize> {
             )?),
             Backend::Wal { dir, sync } => {
                 Box::new(wal::WalStore::open(dir, *sync, wal::Mode::ReadOnly)?)
+            }
+            Backend::Postgres { conninfo, table } => Box::new(postgres::PostgresStore::open(
+                conninfo,
+                table,
+                postgres::Mode::ReadOnly,
+            )?),
+            // Replay only reads: the Redis store has no separate read-only mode.
+            Backend::Redis { address, prefix } => {
+                Box::new(redis::RedisStore::open(address.clone(), prefix)?)
             }
         };
     let replayed = store.replay()?;
