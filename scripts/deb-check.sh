@@ -26,6 +26,7 @@ else
   for t in dpkg-deb lintian unshare php /usr/bin/gearman; do
     command -v "$t" >/dev/null || skip "$t missing"
   done
+  unshare --mount --propagation private true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
   dpkg-query -W -f='${Status}' libgearman8 php8.2-gearman 2>/dev/null | grep -q "install ok installed" ||
     skip "Debian's libgearman8 / php8.2-gearman not installed"
   work=$(mktemp -d /var/tmp/gearman-deb-check.XXXXXX)
