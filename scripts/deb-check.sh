@@ -27,8 +27,10 @@ else
     command -v "$t" >/dev/null || skip "$t missing"
   done
   unshare --mount --propagation private true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
-  dpkg-query -W -f='${Status}' libgearman8 php8.2-gearman 2>/dev/null | grep -q "install ok installed" ||
-    skip "Debian's libgearman8 / php8.2-gearman not installed"
+  for p in libgearman8 php8.2-gearman gearman-tools; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      skip "Debian's $p is not installed"
+  done
   work=$(mktemp -d /var/tmp/gearman-deb-check.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   "$root/scripts/make-deb.sh" "$work/ours" >/dev/null
