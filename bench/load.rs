@@ -4,6 +4,7 @@
 //! Usage: load PORT SCENARIO N [ARG]
 //!   echo N           one connection, N sequential ECHO round trips
 //!   bg N C           C connections submit N background jobs in total, 100 in flight each
+//!   bgseq N C        the same, one at a time: each connection waits for JOB_CREATED
 //!   drain N W        W workers GRAB_JOB/WORK_COMPLETE until N queued jobs are done
 //!   fg N C           C clients each run sequential foreground jobs (N in total) against
 //!                    4 workers that sleep with PRE_SLEEP and are woken by NOOP
@@ -202,10 +203,10 @@ fn submit_bg(port: u16, n: usize, window: usize) {
     }
 }
 
-fn bg(port: u16, n: usize, conns: usize) {
+fn bg(port: u16, n: usize, conns: usize, window: usize) {
     let per = n / conns;
     let hs: Vec<_> = (0..conns)
-        .map(|_| std::thread::spawn(move || submit_bg(port, per, 100)))
+        .map(|_| std::thread::spawn(move || submit_bg(port, per, window)))
         .collect();
     for h in hs {
         h.join().unwrap();
@@ -288,7 +289,7 @@ fn paced(port: u16, n: usize, rate: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: load PORT echo|bg|drain|fg|pipe|paced N [ARG]");
+        eprintln!("usage: load PORT echo|bg|bgseq|drain|fg|pipe|paced N [ARG]");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().expect("port");
@@ -298,7 +299,8 @@ fn main() {
     let t = Instant::now();
     match scenario {
         "echo" => echo(port, n),
-        "bg" => bg(port, n, arg),
+        "bg" => bg(port, n, arg, 100),
+        "bgseq" => bg(port, n, arg, 1),
         "drain" => drain(port, n, arg),
         "fg" => fg(port, n, arg, 1),
         "pipe" => fg(port, n, 1, 100),

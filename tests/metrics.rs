@@ -323,3 +323,32 @@ fn metrics_listener_refuses_what_it_does_not_serve() {
         assert_eq!(c.reply().status, 200);
     }
 }
+
+#[test]
+fn durable_store_commits_are_scraped() {
+    if !is_ours() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("gearman-metrics-wal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port();
+    let s = server(&[
+        &format!("--metrics-listen=127.0.0.1:{port}"),
+        "-q",
+        "wal",
+        &format!("--wal-dir={}", dir.display()),
+    ]);
+    let mut c = s.connect();
+    // Each submission is answered only after the commit that holds it.
+    for i in 0..3u8 {
+        c.submit(SUBMIT_JOB_BG, "durable", &[b'u', b'0' + i], b"x");
+    }
+    let text = String::from_utf8_lossy(&get(port, "/metrics", "").body).into_owned();
+    if let Some(samples) = parsed(&text, "prometheus") {
+        let count = samples["gearmand_store_commit_seconds_count{}"];
+        assert!((1.0..=3.0).contains(&count), "commits: {count}\n{text}");
+        assert_eq!(samples["gearmand_store_commit_failures_total{}"], 0.0);
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

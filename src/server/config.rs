@@ -89,6 +89,8 @@ pub struct Config {
     pub http_timeout: std::time::Duration,
     /// `--metrics-listen`: where `/metrics` and `/status` are served (off by default).
     pub metrics_listen: Option<SocketAddr>,
+    /// `-q` and its options: where background jobs are kept (in memory by default).
+    pub queue: super::store::QueueConfig,
 }
 
 impl Default for Config {
@@ -110,6 +112,7 @@ impl Default for Config {
             http_listen: Vec::new(),
             http_timeout: std::time::Duration::from_secs(30),
             metrics_listen: None,
+            queue: Default::default(),
         }
     }
 }

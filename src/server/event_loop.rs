@@ -13,6 +13,8 @@ use super::http::HttpSession;
 use super::log;
 use super::metrics::{ConnKind, IoStats};
 use super::model::ConnId;
+use super::store::{QueueConfig, StoreStats};
+use super::store_thread::{self, StoreThread};
 use super::wire::Backing;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
@@ -95,6 +97,10 @@ pub struct Server {
     scrapes: Vec<Option<web::Scrape>>,
     /// HTTP request deadlines: (when, token); stale entries are skipped when they fall due.
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// The durable store's thread (`-q libsqlite3`, `-q wal`).
+    store: Option<StoreThread>,
+    /// The store to open before serving (taken by [`Server::open_store`]).
+    queue: Option<QueueConfig>,
 }
 
 impl Server {
@@ -148,13 +154,14 @@ impl Server {
                 }));
             }
         }
+        let core = Core::new(&config);
         Ok(Server {
             poll,
             listeners,
             kinds,
             flags: Arc::default(),
             waker,
-            core: Core::new(&config),
+            core,
             conns: Vec::new(),
             limits: Limits {
                 max_payload: config.max_packet_size,
@@ -172,12 +179,46 @@ impl Server {
             http_timeout: config.http_timeout,
             scrapes: Vec::new(),
             deadlines: BinaryHeap::new(),
+            store: None,
+            queue: Some(config.queue),
         })
+    }
+
+    /// Opens the durable store (`-q`) and replays it into the server, before the listeners are
+    /// watched: connections made meanwhile wait in the backlog. [`Server::run`] does it if it
+    /// was not done; the binary calls it after switching to the `-u` user, so the store's files
+    /// belong to that user. Fails, naming the store and the damaged record, when the store
+    /// cannot be read completely.
+    pub fn open_store(&mut self) -> io::Result<()> {
+        if let Some(queue) = self.queue.take() {
+            self.store = store_thread::start(&queue, &mut self.core, self.waker.clone())?;
+            self.io.store_configured = self.store.is_some();
+        }
+        Ok(())
+    }
+
+    /// Batch commit figures of the durable store, if there is one.
+    pub fn store_stats(&self) -> Option<Arc<StoreStats>> {
+        self.store.as_ref().map(|s| s.stats())
+    }
+
+    /// Stops accepting, commits what the last round queued for the store (answering those
+    /// submitters) and flushes what can be written without waiting.
+    fn stop(&mut self) -> io::Result<()> {
+        for mut l in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        if let Some(store) = self.store.take() {
+            store.finish(&mut self.core);
+            self.flush_dirty();
+        }
+        Ok(())
     }
 
     /// Binds, then runs the loop on a new thread.
     pub fn spawn(config: Config) -> io::Result<ServerHandle> {
-        let server = Server::bind(config)?;
+        let mut server = Server::bind(config)?;
+        server.open_store()?;
         let addr = server.local_addr()?;
         let controller = server.controller();
         let thread = std::thread::Builder::new()
@@ -222,13 +263,14 @@ impl Server {
 
     /// Serves until [`Controller::shutdown`], or a graceful stop finds no jobs left.
     pub fn run(mut self) -> io::Result<()> {
+        self.open_store()?;
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
         // The previous round handled events: the next one may be a peer's reply.
         let mut after_busy = false;
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
-                return Ok(());
+                return self.stop();
             }
             if self.flags.graceful.load(Ordering::SeqCst) {
                 for mut l in self.listeners.drain(..) {
@@ -237,7 +279,7 @@ impl Server {
                 self.kinds.clear();
                 if self.core.job_count() == 0 {
                     log::info(format_args!("graceful shutdown: no jobs left"));
-                    return Ok(());
+                    return self.stop();
                 }
             }
             let now = Instant::now();
@@ -318,6 +360,12 @@ impl Server {
             let now = Instant::now();
             self.core.run_timers(now);
             self.expire_deadlines(now);
+            if let Some(store) = self.store.as_mut() {
+                if let Some((ok, took)) = store.round(&mut self.core) {
+                    self.io.store_commit.observe(took);
+                    self.io.store_failed += u64::from(!ok);
+                }
+            }
             self.flush_dirty();
             if now >= next_sweep {
                 self.sweep(now);

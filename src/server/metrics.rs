@@ -124,6 +124,8 @@ pub struct IoStats {
     pub http_rejected: ErrorCounts,
     /// Latency of durable-store commits (empty while no store is configured).
     pub store_commit: Histogram,
+    /// Batches whose commit failed (their submitters got QUEUE_ERROR).
+    pub store_failed: u64,
     pub store_configured: bool,
 }
 
@@ -487,6 +489,16 @@ pub fn render(core: &Core, io: &IoStats, started: SystemTime, format: Format) ->
             "Latency of the durable queue's commits.",
         );
         w.histogram("gearmand_store_commit_seconds", &[], &io.store_commit);
+        w.family(
+            "gearmand_store_commit_failures_total",
+            Kind::Counter,
+            "Durable queue commits that failed (their submissions were answered QUEUE_ERROR).",
+        );
+        w.sample(
+            "gearmand_store_commit_failures_total",
+            &[],
+            io.store_failed as f64,
+        );
     }
     w.family(
         "gearmand_start_time_seconds",

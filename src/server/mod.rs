@@ -26,6 +26,7 @@ pub mod config;
 mod core;
 mod dispatch;
 mod driver;
+mod durable;
 mod event_loop;
 mod framing;
 mod handle;
@@ -35,6 +36,8 @@ pub mod metrics;
 mod model;
 pub mod notify;
 pub mod privileges;
+pub mod store;
+mod store_thread;
 mod submit;
 mod wire;
 

@@ -88,6 +88,20 @@ pub struct Job {
     pub queued_at: Instant,
     /// When it was last handed to a worker, for the run-time metric.
     pub started_at: Instant,
+    /// Its record in the durable store.
+    pub stored: Stored,
+}
+
+/// Where a job stands with the durable store (`-q libsqlite3`, `-q wal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Not stored (foreground job, or no durable store).
+    No,
+    /// Its add is waiting for (or inside) a batch commit; the submitters are answered when the
+    /// commit returns. A job created this way is not queued (not assignable) until then.
+    Pending(crate::server::store::Seq),
+    /// Committed under this key; its end removes it.
+    Yes(crate::server::store::Seq),
 }
 
 impl Job {
@@ -179,6 +193,22 @@ pub struct Session {
     pub attached: IdMap<u32>,
     /// Already listed in the core's dirty list (output pending a flush).
     pub dirty: bool,
+    /// Submissions waiting for a durable-store commit, oldest first: what is sent to this
+    /// connection after one of them waits behind its answer, so a client sees its answers in
+    /// the order it asked (libgearman matches JOB_CREATED to submissions by order).
+    pub gates: std::collections::VecDeque<Gate>,
+    /// The gate whose answer is being written (see `Peers::begin_answer`).
+    pub answering: Option<u64>,
+}
+
+/// Output held behind a submission whose answer waits for a commit.
+#[derive(Debug, Default)]
+pub struct Gate {
+    pub token: u64,
+    /// The answer, once known.
+    pub answer: Option<OutQueue>,
+    /// What was queued for the connection after the submission.
+    pub after: OutQueue,
 }
 
 impl Session {
@@ -197,6 +227,8 @@ impl Session {
             next_reg: 0,
             attached: IdMap::default(),
             dirty: false,
+            gates: Default::default(),
+            answering: None,
         }
     }
 }
