@@ -26,8 +26,11 @@ else
   for t in dpkg-deb lintian unshare php /usr/bin/gearman; do
     command -v "$t" >/dev/null || skip "$t missing"
   done
-  dpkg-query -W -f='${Status}' libgearman8 php8.2-gearman 2>/dev/null | grep -q "install ok installed" ||
-    skip "Debian's libgearman8 / php8.2-gearman not installed"
+  unshare --mount --propagation private true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
+  for p in libgearman8 php8.2-gearman gearman-tools; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      skip "Debian's $p is not installed"
+  done
   work=$(mktemp -d /var/tmp/gearman-deb-check.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   "$root/scripts/make-deb.sh" "$work/ours" >/dev/null

@@ -326,3 +326,39 @@ fn http_1_1_connections_stay_open_on_ours() {
         assert!(c.closed(Duration::from_secs(2)));
     }
 }
+
+#[test]
+fn server_errors_and_exceptions_reach_the_http_client() {
+    let (s, port) = start(&["--exceptions"]);
+    // maxqueue 1: the second job of `q` is refused by the queue.
+    let bg = b"GET /q HTTP/1.0\r\nX-Gearman-Background: true\r\nX-Gearman-Unique: one\r\n\r\n";
+    assert_eq!(request(port, bg).status, 200);
+    let mut admin = s.connect();
+    assert_eq!(admin.admin_line("maxqueue q 1"), "OK\r\n");
+    let r = request(
+        port,
+        b"GET /q HTTP/1.0\r\nX-Gearman-Background: true\r\nX-Gearman-Unique: two\r\n\r\n",
+    );
+    assert_eq!(r.header("X-Gearman-Command"), Some("ERROR"));
+    if is_ours() {
+        assert_eq!(r.status, 503, "{r:?}");
+        assert_eq!(r.header("X-Gearman-Error"), Some("QUEUE_ERROR"));
+        assert_eq!(r.body, b"Job queue is full\n");
+    } else {
+        // gearmand 1.1.20: a 200 whose handle header carries the error code.
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("X-Gearman-Job-Handle"), Some("QUEUE_ERROR"));
+    }
+    // With --exceptions the HTTP session takes WORK_EXCEPTION: its data is the body (ours).
+    let mut w = sleeping_worker(&s, "ex");
+    let mut c = Http::connect(port);
+    c.send(b"GET /ex HTTP/1.0\r\n\r\n");
+    let (handle, _, _) = wake_and_grab(&mut w);
+    w.work(WORK_EXCEPTION, &handle, b"boom");
+    let r = c.reply();
+    assert_eq!(r.status, 200);
+    if is_ours() {
+        assert_eq!(r.header("X-Gearman-Command"), Some("WORK_EXCEPTION"));
+        assert_eq!(r.body, b"boom");
+    }
+}

@@ -32,22 +32,39 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Sends `version` and returns the reply line, retrying until the server listens.
-fn version(port: u16) -> String {
+/// Sends one admin line on a new connection and returns the reply line.
+fn admin(port: u16, line: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(format!("{line}\n").as_bytes())?;
+    let mut reply = String::new();
+    BufReader::new(s).read_line(&mut reply)?;
+    Ok(reply)
+}
+
+/// Waits until the server with process id `pid` answers on `port` (another test's server may
+/// briefly hold a port picked as free), then returns its `version` reply.
+fn version(port: u16, pid: u32) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            s.write_all(b"version\n").expect("send version");
-            let mut line = String::new();
-            BufReader::new(s)
-                .read_line(&mut line)
-                .expect("version reply");
-            return line;
+        if admin(port, "getpid").is_ok_and(|r| r == format!("OK {pid}\n")) {
+            return admin(port, "version").expect("version reply");
         }
-        assert!(Instant::now() < deadline, "server on {port} never listened");
+        assert!(
+            Instant::now() < deadline,
+            "server {pid} never served port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Receives one datagram, retrying when a signal interrupts the wait.
+fn recv(rx: &UnixDatagram, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match rx.recv(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
     }
 }
 
@@ -82,7 +99,7 @@ fn user_option_switches_to_nobody_and_still_serves() {
             ])
             .args(["-u", "nobody"]),
     );
-    assert_eq!(version(port), "OK 1.1.20+ds\n");
+    assert_eq!(version(port, server.pid()), "OK 1.1.20+ds\n");
     let nobody = 65534;
     let deadline = Instant::now() + Duration::from_secs(5);
     while ids(server.pid(), "Uid:") != [nobody; 4] && Instant::now() < deadline {
@@ -184,9 +201,10 @@ fn syslog_option_logs_to_syslog() {
         .chain(["--syslog", "--verbose=INFO", "--log-file=none"].map(String::from))
         .collect();
     let server = spawn_with_dev_log(&dir, &args);
-    assert_eq!(version(port), "OK 1.1.20+ds\n");
+    // `unshare` and `sh` exec the server: its pid is the child's.
+    assert_eq!(version(port, server.pid()), "OK 1.1.20+ds\n");
     let mut buf = vec![0u8; 4096];
-    let n = rx.recv(&mut buf).expect("a syslog datagram");
+    let n = recv(&rx, &mut buf).expect("a syslog datagram");
     let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
     // <PRI>: facility LOG_USER (1 << 3) plus a level; the ident is gearmand with its pid.
     let pri: u32 = msg[1..msg.find('>').unwrap()].parse().unwrap();
@@ -223,7 +241,7 @@ fn readiness_is_notified_once_the_port_listens() {
             .env("NOTIFY_SOCKET", &sock),
     );
     let mut buf = [0u8; 512];
-    let n = rx.recv(&mut buf).expect("READY notification");
+    let n = recv(&rx, &mut buf).expect("READY notification");
     let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
     assert!(
@@ -234,11 +252,11 @@ fn readiness_is_notified_once_the_port_listens() {
     );
     // Ready means listening: a connection made right now is accepted.
     TcpStream::connect(("127.0.0.1", port)).expect("listening when READY=1 arrives");
-    assert_eq!(version(port), "OK 1.1.20+ds\n");
+    assert_eq!(version(port, server.pid()), "OK 1.1.20+ds\n");
     assert!(server.child.try_wait().unwrap().is_none(), "-d detached");
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
-    let n = rx.recv(&mut buf).expect("STOPPING notification");
+    let n = recv(&rx, &mut buf).expect("STOPPING notification");
     assert_eq!(&buf[..n], b"STOPPING=1");
     assert!(server.child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
