@@ -97,6 +97,30 @@ impl WorkloadAllocator {
         !self.slots.malloc.is_null()
     }
 
+    /// Whether C installed a malloc or a free function: then the buffers libgearman 1.1.20
+    /// passes through them (received payloads, workloads, outgoing job data) do here too, so
+    /// a binding counting or tracking its allocator (PHP's emalloc, Perl's safemalloc) sees
+    /// the same calls. With libc alone the copies are skipped: nobody can tell.
+    pub fn is_custom(&self) -> bool {
+        !self.slots.malloc.is_null() || !self.slots.free.is_null()
+    }
+
+    /// A copy of `bytes` in a buffer of exactly their length from [`Self::malloc`] (NULL when
+    /// allocation fails).
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::malloc`].
+    pub unsafe fn copy(&self, bytes: &[u8]) -> *mut c_void {
+        // SAFETY: forwarded caller guarantee.
+        let p = unsafe { self.malloc(bytes.len()) };
+        if !p.is_null() && !bytes.is_empty() {
+            // SAFETY: `p` has `bytes.len()` writable bytes that do not overlap `bytes`.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.cast::<u8>(), bytes.len()) };
+        }
+        p
+    }
+
     /// Allocates `size` bytes with the installed malloc, else libc `malloc`.
     ///
     /// # Safety

@@ -13,7 +13,6 @@ use super::boundary;
 use super::callbacks::{callback, TaskFn};
 use super::client::{client_ptr, gearman_client_st, with_client, ClientImpl};
 use super::error::to_c;
-use super::limits::GEARMAN_MAX_ECHO_SIZE;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::task::{gearman_task_st, release_task};
 use crate::client::{EventKind, TaskId, TaskKind, TaskState};
@@ -62,14 +61,26 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
             }
             continue;
         }
+        let collects = c
+            .core
+            .task(ev.task)
+            .is_some_and(|t| matches!(t.kind(), TaskKind::Do | TaskKind::Execute));
         let record = c.core.task(ev.task).and_then(|t| c.record_of(t));
-        let Some(record) = record else {
-            c.core.complete_event();
-            continue;
+        let record = match record {
+            Some(record) if !collects => record,
+            _ => {
+                // The "do" action set of do/execute tasks (no C callback): data and complete
+                // payloads are appended to the task's result.
+                // SAFETY: live client; no callback runs here.
+                unsafe { collect(client, ev) };
+                continue;
+            }
         };
         // SAFETY: a live record of this client.
         let r = unsafe { &mut *record };
         r.recv_offset = 0;
+        // SAFETY: live client and record.
+        unsafe { hold_packet(c, r, ev) };
         let slot = match ev.kind {
             EventKind::Created => r.actions.created_fn.cast::<c_void>(),
             EventKind::Data => r.actions.data_fn.cast(),
@@ -113,8 +124,16 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
             }
             return Err(rc);
         }
-        // The callback may have freed its own task, or completed its event through a nested
-        // client call: then there is no current event any more.
+        // The callback may have freed its own task (and with it its record), or completed its
+        // event through a nested client call: then there is no current event any more.
+        let live = c
+            .core
+            .task(ev.task)
+            .is_some_and(|t| t.tag() == record as usize);
+        if live {
+            // SAFETY: the record of a live task of this client; the event is done.
+            unsafe { (*record).release_packet() };
+        }
         if c.core.current_event() == Some(ev) {
             c.core.complete_event();
         } else if let Some(t) = c.core.task_mut(ev.task) {
@@ -132,6 +151,74 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
             }
         }
     }
+}
+
+/// With a custom allocator, puts the payload of `ev` into a buffer from it (once per event: a
+/// deferred event keeps its buffer), as 1.1.20 receives every payload.
+///
+/// # Safety
+///
+/// `r` must be a live record of `c`.
+unsafe fn hold_packet(
+    c: &mut ClientImpl,
+    r: &mut super::task::TaskImpl,
+    ev: crate::client::TaskEvent,
+) {
+    if !c.alloc.is_custom() || r.packet.is_some_and(|p| p.event == ev) {
+        return;
+    }
+    // SAFETY: the client of a live record is live.
+    unsafe { r.release_packet() };
+    let Some(data) = c.core.task(ev.task).and_then(|t| t.data()) else {
+        return;
+    };
+    if data.is_empty() {
+        return;
+    }
+    // SAFETY: the installed allocator has the C signatures.
+    let ptr = unsafe { c.alloc.copy(data) };
+    if !ptr.is_null() {
+        r.packet = Some(super::task::Packet {
+            event: ev,
+            ptr,
+            len: data.len(),
+        });
+    }
+}
+
+/// The "do" action set: a data or complete payload is appended to the task's result (through a
+/// buffer from the client's allocator when one is installed, as 1.1.20 receives it); every
+/// other event only moves the task on.
+///
+/// # Safety
+///
+/// `client` must be live.
+unsafe fn collect(client: *mut ClientImpl, ev: crate::client::TaskEvent) {
+    // SAFETY: live client (caller guarantee); no callback runs while this borrow lives.
+    let c = unsafe { &mut *client };
+    let appends = matches!(ev.kind, EventKind::Data | EventKind::Complete);
+    if let Some(t) = c.core.task_mut(ev.task) {
+        let data = t.take_data().unwrap_or_default();
+        if c.alloc.is_custom() && !data.is_empty() {
+            // SAFETY: the installed allocator has the C signatures.
+            let p = unsafe { c.alloc.copy(&data) };
+            if p.is_null() {
+                if appends {
+                    t.append_result(&data);
+                }
+            } else {
+                if appends {
+                    // SAFETY: `p` holds `data.len()` bytes just copied.
+                    t.append_result(unsafe { std::slice::from_raw_parts(p.cast(), data.len()) });
+                }
+                // SAFETY: from the allocator just above; released once.
+                unsafe { c.alloc.free(p) };
+            }
+        } else if appends {
+            t.append_result(&data);
+        }
+    }
+    c.core.complete_event();
 }
 
 /// `gearman_return_t gearman_client_run_tasks(gearman_client_st *client);`
@@ -224,7 +311,12 @@ pub unsafe extern "C" fn gearman_client_set_server_option(
     option_arg_size: usize,
 ) -> bool {
     with_client(self_, false, |c| {
-        // SAFETY: readable for the given size (caller guarantee).
+        // The lengths are checked before the caller's buffer is read.
+        let len = (!option_arg.is_null()).then_some(option_arg_size);
+        if c.core.check_server_option(len).is_err() {
+            return false;
+        }
+        // SAFETY: readable for the given size (caller guarantee), a size within the limit.
         let option = unsafe { boundary::bytes_from(option_arg, option_arg_size) };
         set_server_option(c, option)
     })
@@ -249,24 +341,12 @@ pub unsafe extern "C" fn gearman_client_echo(
         client,
         gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
         |c| {
-            const OP: &str = "gearman_client_echo";
-            c.core.error_state_mut().reset();
-            if workload_size as u64 > u64::from(GEARMAN_MAX_ECHO_SIZE) {
-                let e = Error::new(
-                    ReturnCode::ArgumentTooLarge,
-                    OP,
-                    "workload_size was too large",
-                );
-                let rc = to_c(e.code());
-                c.record(e);
-                return rc;
+            // The lengths are checked before the caller's buffer is read.
+            let len = (!workload.is_null()).then_some(workload_size);
+            if let Err(e) = c.core.check_echo(len) {
+                return to_c(e.code());
             }
-            if workload.is_null() && workload_size > 0 {
-                let e = Error::new(ReturnCode::InvalidArgument, OP, "workload was NULL");
-                c.record(e);
-                return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-            }
-            // SAFETY: readable for the given size (caller guarantee).
+            // SAFETY: readable for the given size (caller guarantee), a size within the limit.
             let data = unsafe { boundary::bytes_from(workload, workload_size) };
             match c.core.echo(data) {
                 Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
@@ -346,7 +426,14 @@ pub unsafe extern "C" fn gearman_client_set_identifier(
                 ));
                 return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
             }
-            // SAFETY: readable for the given size (caller guarantee).
+            if let Err(e) =
+                crate::endpoint::check_identifier_len("gearman_client_set_identifier", id_size)
+            {
+                let rc = to_c(e.code());
+                c.record(e);
+                return rc;
+            }
+            // SAFETY: readable for the given size (caller guarantee), at most 254 bytes.
             let bytes = unsafe { boundary::bytes_from(id, id_size) };
             match c.core.set_identifier(bytes) {
                 Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),

@@ -11,14 +11,12 @@ use std::os::raw::c_char;
 use super::boundary;
 use super::client::{client_ptr, gearman_client_st, ClientImpl};
 use super::client_run::drive;
-use super::error::to_c;
+use super::error::{from_c, to_c};
 use super::limits::GEARMAN_JOB_HANDLE_SIZE;
 use super::return_code::{gearman_return_t, GearmanReturn};
 use super::status::{gearman_status_t, gearman_status_u, gearman_status_v1_t};
 use super::task::{attach_task, gearman_task_st};
-use crate::client::{
-    Mode, NewTask, Priority, Request, Task, TaskKind, MAX_FUNCTION_NAME, MAX_UNIQUE_INPUT,
-};
+use crate::client::{Mode, NewTask, Priority, Request, Task, TaskKind};
 use crate::error::{Error, ReturnCode};
 
 /// The validated arguments of a submission.
@@ -31,13 +29,15 @@ pub struct Args<'a> {
     pub workload: &'a [u8],
 }
 
-/// Validates the C arguments of a submission.
+/// Validates the C arguments of a submission in libgearman's order (function, unique, the
+/// `(pointer, size)` workload rule, then whether it fits a packet) before the workload is read.
 ///
 /// # Safety
 ///
 /// `function`/`unique` NULL or C strings; `workload` NULL or readable for `size` bytes.
 pub unsafe fn parse_args<'a>(
     op: &str,
+    client: &crate::client::Client,
     function: *const c_char,
     unique: *const c_char,
     workload: *const c_void,
@@ -54,31 +54,27 @@ pub unsafe fn parse_args<'a>(
             ))
         }
     };
-    if function.len() > MAX_FUNCTION_NAME {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
-        ));
-    }
     // SAFETY: as above.
     let unique = unsafe { boundary::cstr_bytes(unique) };
-    if unique.is_some_and(|u| u.len() > MAX_UNIQUE_INPUT) {
+    client.check_submission(function, unique, 0)?;
+    if workload.is_null() != (size == 0) {
         return Err(Error::new(
             ReturnCode::InvalidArgument,
             op,
-            "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
+            "invalid workload",
         ));
     }
-    // SAFETY: forwarded caller guarantee.
-    unsafe { workload_of(op, workload, size) }.map(|workload| Args {
+    client.check_submission(function, unique, size)?;
+    // SAFETY: readable for `size` bytes (caller guarantee), a size that fits a packet.
+    let workload = unsafe { boundary::bytes_from(workload, size) };
+    Ok(Args {
         function,
         unique,
         workload,
     })
 }
 
-/// The `(pointer, size)` workload rule.
+/// The `(pointer, size)` workload rule, and the packet limit, before the workload is read.
 ///
 /// # Safety
 ///
@@ -95,6 +91,7 @@ pub unsafe fn workload_of<'a>(
             "invalid workload",
         ));
     }
+    crate::endpoint::check_packet(op, &[], size)?;
     // SAFETY: readable for `size` bytes (caller guarantee).
     Ok(unsafe { boundary::bytes_from(workload, size) })
 }
@@ -186,7 +183,9 @@ unsafe fn add_task(
         };
         const OP: &str = "gearman_client_add_task";
         // SAFETY: C arguments as documented (caller guarantee).
-        let r = match unsafe { parse_args(OP, function, unique, workload, workload_size) } {
+        // SAFETY: live client.
+        let core = unsafe { &(*c).core };
+        let r = match unsafe { parse_args(OP, core, function, unique, workload, workload_size) } {
             Err(e) => {
                 let code = e.code();
                 // SAFETY: live client.
@@ -535,6 +534,14 @@ pub unsafe fn run_internal_id(
 ) -> Result<Task, GearmanReturn> {
     // SAFETY: live client for the whole call (caller guarantee).
     let r = unsafe { drive(client, Some(id)) };
+    if let Err(rc) = r {
+        // SAFETY: live client.
+        unsafe {
+            (*client)
+                .core
+                .submit_before_io_wait(&Error::code_only(from_c(rc)))
+        };
+    }
     // SAFETY: live client.
     let task = unsafe { (*client).core.free_task(id) };
     r?;
@@ -614,7 +621,9 @@ unsafe fn do_job_on(
     // SAFETY: live client.
     unsafe { (*c).core.error_state_mut().reset() };
     // SAFETY: C arguments as documented (caller guarantee).
-    let a = match unsafe { parse_args(OP, function, unique, workload, workload_size) } {
+    // SAFETY: live client.
+    let core = unsafe { &(*c).core };
+    let a = match unsafe { parse_args(OP, core, function, unique, workload, workload_size) } {
         Ok(a) => a,
         Err(e) => {
             let rc = to_c(e.code());
@@ -631,7 +640,7 @@ unsafe fn do_job_on(
         function: a.function,
         unique: a.unique,
         workload: a.workload.to_vec(),
-        mode: Mode::Collect,
+        mode: Mode::Events,
         kind: TaskKind::Do,
     };
     // SAFETY: live client for the whole call.
@@ -828,7 +837,7 @@ unsafe fn do_background_on(
     }
     cl.do_handle = [0; 64];
     // SAFETY: C arguments as documented (caller guarantee).
-    let a = match unsafe { parse_args(OP, function, unique, workload, workload_size) } {
+    let a = match unsafe { parse_args(OP, &cl.core, function, unique, workload, workload_size) } {
         Ok(a) => a,
         Err(e) => {
             let rc = to_c(e.code());
@@ -844,7 +853,7 @@ unsafe fn do_background_on(
         function: a.function,
         unique: a.unique,
         workload: a.workload.to_vec(),
-        mode: Mode::Collect,
+        mode: Mode::Events,
         kind: TaskKind::Do,
     };
     // SAFETY: live client for the whole call.

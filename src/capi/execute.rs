@@ -26,18 +26,33 @@ fn priority_of(attr: &gearman_task_attr_t) -> Priority {
     }
 }
 
-/// The workload in `arguments` (NULL: empty).
+/// The workload in `arguments` (NULL: empty), read only once the whole submission (function,
+/// unique and its length) is known to fit a packet.
 ///
 /// # Safety
 ///
 /// `arguments` NULL or a readable `gearman_argument_t` whose value is readable.
-unsafe fn workload<'a>(op: &str, arguments: *const gearman_argument_t) -> Result<&'a [u8], Error> {
+unsafe fn workload<'a>(
+    op: &str,
+    client: &crate::client::Client,
+    function: &[u8],
+    unique: &[u8],
+    arguments: *const gearman_argument_t,
+) -> Result<&'a [u8], Error> {
     // SAFETY: caller guarantee.
-    match unsafe { boundary::ref_from(arguments) } {
-        None => Ok(&[]),
-        // SAFETY: the value's bytes are readable (caller guarantee).
-        Some(a) => unsafe { workload_of(op, a.value.c_str.cast(), a.value.size) },
-    }
+    let Some(a) = (unsafe { boundary::ref_from(arguments) }) else {
+        return Ok(&[]);
+    };
+    let unique = (!unique.is_empty()).then_some(unique);
+    client.check_submission(function, unique, a.value.size)?;
+    // SAFETY: the value's bytes are readable (caller guarantee).
+    unsafe { workload_of(op, a.value.c_str.cast(), a.value.size) }
+}
+
+/// The lengths of an explicit-length function name and unique, checked before they are read.
+fn check_names(op: &str, function_len: usize, unique_len: usize) -> Result<(), Error> {
+    crate::endpoint::check_function_name(op, function_len)?;
+    crate::client::check_unique_len(op, unique_len)
 }
 
 /// Adds the collect-mode task, links a shell to it and runs the loop once; NULL (error recorded)
@@ -103,12 +118,16 @@ pub unsafe extern "C" fn gearman_execute(
             ));
             return std::ptr::null_mut();
         }
-        // SAFETY: readable for the given lengths (caller guarantee).
+        if let Err(e) = check_names(OP, function_name_length, unique_length) {
+            cl.record(e);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: readable for the given lengths (caller guarantee), which are bounded.
         let function = unsafe { boundary::bytes_from(function_name, function_name_length) };
         // SAFETY: as above.
         let unique = unsafe { boundary::bytes_from(unique, unique_length) };
         // SAFETY: readable arguments (caller guarantee).
-        let data = match unsafe { self::workload(OP, arguments) } {
+        let data = match unsafe { self::workload(OP, &cl.core, function, unique, arguments) } {
             Ok(d) => d,
             Err(e) => {
                 cl.record(e);
@@ -143,7 +162,7 @@ pub unsafe extern "C" fn gearman_execute(
             function,
             unique: (!unique.is_empty()).then_some(unique),
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
         // SAFETY: live client.
@@ -195,7 +214,21 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
             cl.record(Error::new(ReturnCode::InvalidArgument, OP, detail));
             std::ptr::null_mut()
         };
-        // SAFETY: readable for the given lengths (caller guarantee).
+        if partition_function.is_null()
+            || partition_function_length == 0
+            || function_name.is_null()
+            || function_name_length == 0
+        {
+            return invalid(cl, "function name was empty");
+        }
+        // The reducer's name has no limit of its own (1.1.20): only the packet's.
+        let lengths = check_names(OP, partition_function_length, unique_length)
+            .and_then(|()| crate::endpoint::check_packet(OP, &[], function_name_length));
+        if let Err(e) = lengths {
+            cl.record(e);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: readable for the given lengths (caller guarantee), which are bounded.
         let (partition, function, unique) = unsafe {
             (
                 boundary::bytes_from(partition_function, partition_function_length),
@@ -203,9 +236,6 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
                 boundary::bytes_from(unique_str, unique_length),
             )
         };
-        if partition.is_empty() || function.is_empty() {
-            return invalid(cl, "function name was empty");
-        }
         // SAFETY: readable attr (caller guarantee).
         let attr = unsafe { boundary::ref_from(workload) };
         if attr.is_some_and(|a| a.kind == gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH) {
@@ -214,8 +244,13 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
                 "EPOCH is not currently supported for gearman_client_execute_reduce()",
             );
         }
-        // SAFETY: readable arguments (caller guarantee).
-        let data = match unsafe { self::workload(OP, arguments) } {
+        // SAFETY: readable arguments (caller guarantee). The reducer's name travels in the
+        // same packet: counted with the function.
+        let data = match unsafe { self::workload(OP, &cl.core, partition, unique, arguments) }
+            .and_then(|d| {
+                let fields = [partition.len() + function.len() + 2, unique.len()];
+                crate::endpoint::check_packet(OP, &fields, d.len()).map(|()| d)
+            }) {
             Ok(d) if !d.is_empty() => d,
             Ok(_) => return invalid(cl, "workload was empty"),
             Err(e) => {
@@ -233,7 +268,7 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
             function: partition,
             unique: (!unique.is_empty()).then_some(unique),
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
         let context = if attr.is_some() {

@@ -56,6 +56,10 @@ pub struct JobImpl {
     client: *mut gearman_client_st,
     /// A map job's reducer, built when a partition function runs it.
     pub(crate) reducer: Option<Reducer>,
+    /// With a custom allocator, the workload in a buffer from it (1.1.20 receives it into
+    /// one): what `gearman_job_workload` points at and `gearman_job_take_workload` hands over.
+    /// NULL otherwise, or once taken.
+    workload_buf: *mut c_void,
 }
 
 impl JobImpl {
@@ -82,6 +86,14 @@ impl JobImpl {
         let unique_at = strings.len();
         strings.extend_from_slice(job.unique());
         strings.push(0);
+        // SAFETY: `worker` is live (caller guarantee).
+        let allocator = unsafe { (*worker).allocator };
+        let workload_buf = if allocator.is_custom() && !job.workload().is_empty() {
+            // SAFETY: the installed allocator has the C signatures.
+            unsafe { allocator.copy(job.workload()) }
+        } else {
+            std::ptr::null_mut()
+        };
         let raw = Box::into_raw(Box::new(JobImpl {
             job,
             worker,
@@ -92,6 +104,7 @@ impl JobImpl {
             linked,
             client: std::ptr::null_mut(),
             reducer: None,
+            workload_buf,
         }));
         // SAFETY: forwarded caller guarantee for `caller`; `raw` is the fresh box.
         unsafe {
@@ -124,6 +137,9 @@ impl JobImpl {
         let shell = imp.shell;
         // SAFETY: the job's own client from `gearman_job_use_client`, released once.
         unsafe { gearman_client_free(imp.client) };
+        // SAFETY: the workload buffer came from the worker's allocator (the worker outlives
+        // its jobs) and was not handed to C.
+        unsafe { (*imp.worker).allocator.free(imp.workload_buf) };
         drop(imp);
         // SAFETY: the shell was attached by `create` and still refers to the released job.
         unsafe { boundary::shell_release(shell) };
@@ -173,10 +189,23 @@ unsafe fn send(
     op: impl FnOnce(&mut crate::worker::Worker, &mut Job) -> Result<(), Error>,
 ) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
+    unsafe { send_from(job, |wi, j| op(&mut wi.core, j)) }
+}
+
+/// [`send`] with the whole worker implementation (its allocator) at hand.
+///
+/// # Safety
+///
+/// A non-NULL `job` must be a live shell.
+unsafe fn send_from(
+    job: *mut gearman_job_st,
+    op: impl FnOnce(&mut WorkerImpl, &mut Job) -> Result<(), Error>,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
     unsafe {
         with_job(job, rc(ReturnCode::InvalidArgument), |j| {
             let w = (*j).worker;
-            let r = op(&mut (*w).core, &mut (*j).job);
+            let r = op(&mut *w, &mut (*j).job);
             emit_log(w);
             match r {
                 Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
@@ -184,6 +213,65 @@ unsafe fn send(
             }
         })
     }
+}
+
+/// Sends one report with a data part for a job, after checking that a packet can carry
+/// `size` bytes (ARGUMENT_TOO_LARGE, recorded on the worker, before the buffer is read).
+///
+/// # Safety
+///
+/// A non-NULL `job` must be a live shell; non-NULL `data` readable for `size` bytes.
+unsafe fn send_with_data(
+    job: *mut gearman_job_st,
+    op: &str,
+    data: *const c_void,
+    size: usize,
+    send_op: impl FnOnce(&mut crate::worker::Worker, &mut Job, &[u8]) -> Result<(), Error>,
+) -> GearmanReturn {
+    // SAFETY: forwarded caller guarantee.
+    if let Some(j) = unsafe { job_impl(job) } {
+        // SAFETY: a live job of a live worker.
+        let (w, handle_len) = unsafe { ((*j).worker, (*j).job.handle().len()) };
+        if let Err(e) = crate::endpoint::check_packet(op, &[handle_len], size) {
+            // SAFETY: the owning worker outlives its jobs.
+            unsafe {
+                (*w).core.error_state_mut().record(&e);
+                emit_log(w);
+            }
+            return rc(e.code());
+        }
+    }
+    // SAFETY: forwarded caller guarantee; `size` fits a packet.
+    unsafe {
+        send_from(job, |wi, j| {
+            let data = bytes(data, size);
+            let allocator = wi.allocator;
+            if allocator.is_custom() && !j.is_finished() {
+                with_allocator_copy(allocator, data, |d| send_op(&mut wi.core, j, d))
+            } else {
+                send_op(&mut wi.core, j, data)
+            }
+        })
+    }
+}
+
+/// Runs `f` on a copy of `data` in a buffer of `allocator`, released afterwards: 1.1.20
+/// copies the data of each packet it sends for a job into one.
+pub(crate) fn with_allocator_copy<R>(
+    allocator: super::allocator::WorkloadAllocator,
+    data: &[u8],
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    // SAFETY: the installed allocator has the C signatures.
+    let p = unsafe { allocator.copy(data) };
+    if p.is_null() {
+        return f(data);
+    }
+    // SAFETY: `p` holds `data.len()` bytes just copied.
+    let r = f(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), data.len()) });
+    // SAFETY: from the allocator just above; released once.
+    unsafe { allocator.free(p) };
+    r
 }
 
 /// `void gearman_job_free(gearman_job_st *job);`
@@ -246,11 +334,16 @@ pub unsafe extern "C" fn gearman_job_send_data(
         if let Some(j) = job_impl(job) {
             if let (false, Some(r)) = ((*j).job.is_finished(), (*j).reducer.as_mut()) {
                 return boundary::guard(rc(ReturnCode::InvalidArgument), || {
-                    r.add(bytes(data, data_size))
+                    match crate::endpoint::check_packet("gearman_job_send_data", &[], data_size) {
+                        Ok(()) => r.add(bytes(data, data_size)),
+                        Err(e) => rc(e.code()),
+                    }
                 });
             }
         }
-        send(job, |w, j| w.job_send_data(j, bytes(data, data_size)))
+        send_with_data(job, "gearman_job_send_data", data, data_size, |w, j, d| {
+            w.job_send_data(j, d)
+        })
     }
 }
 
@@ -269,9 +362,13 @@ pub unsafe extern "C" fn gearman_job_send_warning(
 ) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        send(job, |w, j| {
-            w.job_send_warning(j, bytes(warning, warning_size))
-        })
+        send_with_data(
+            job,
+            "gearman_job_send_warning",
+            warning,
+            warning_size,
+            |w, j, d| w.job_send_warning(j, d),
+        )
     }
 }
 
@@ -314,9 +411,13 @@ pub unsafe extern "C" fn gearman_job_send_complete(
                 return rc(ReturnCode::InvalidArgument);
             }
         }
-        send(job, |w, j| {
-            w.job_send_complete(j, bytes(result, result_size))
-        })
+        send_with_data(
+            job,
+            "gearman_job_send_complete",
+            result,
+            result_size,
+            |w, j, d| w.job_send_complete(j, d),
+        )
     }
 }
 
@@ -337,9 +438,13 @@ pub unsafe extern "C" fn gearman_job_send_exception(
 ) -> GearmanReturn {
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        send(job, |w, j| {
-            w.job_send_exception(j, bytes(exception, exception_size))
-        })
+        send_with_data(
+            job,
+            "gearman_job_send_exception",
+            exception,
+            exception_size,
+            |w, j, d| w.job_send_exception(j, d),
+        )
     }
 }
 
@@ -418,6 +523,8 @@ pub unsafe extern "C" fn gearman_job_workload(job: *const gearman_job_st) -> *co
             let w = (*j).job.workload();
             if w.is_empty() {
                 std::ptr::null()
+            } else if !(*j).workload_buf.is_null() {
+                (*j).workload_buf.cast_const()
             } else {
                 w.as_ptr().cast()
             }
@@ -454,12 +561,17 @@ pub unsafe extern "C" fn gearman_job_take_workload(
     unsafe {
         with_job(job, std::ptr::null_mut(), |j| {
             let imp = &mut *j;
-            if imp.job.workload().is_empty() {
+            let len = imp.job.workload().len();
+            if len == 0 {
                 boundary::write_out(data_size, 0);
                 return std::ptr::null_mut();
             }
-            let allocator = (*imp.worker).allocator;
-            let p = allocator.copy_with_nul(imp.job.workload());
+            // The allocator buffer holding the workload is handed over as it is; else a copy.
+            let p = if imp.workload_buf.is_null() {
+                (*imp.worker).allocator.copy(imp.job.workload())
+            } else {
+                std::mem::replace(&mut imp.workload_buf, std::ptr::null_mut())
+            };
             if p.is_null() {
                 let w = imp.worker;
                 (*w).record(
@@ -470,7 +582,7 @@ pub unsafe extern "C" fn gearman_job_take_workload(
                 boundary::write_out(data_size, 0);
                 return std::ptr::null_mut();
             }
-            boundary::write_out(data_size, imp.job.workload().len());
+            boundary::write_out(data_size, len);
             imp.job.take_workload();
             p
         })

@@ -70,7 +70,7 @@ impl Reducer {
             function: &self.function[..self.function.len() - 1],
             unique: None,
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
         // SAFETY: a live client.

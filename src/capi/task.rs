@@ -43,6 +43,35 @@ pub struct TaskImpl {
     /// 1.1.20 does, so callers tracking that allocator see the copy); the task owns that copy
     /// and releases it with the free fn. The core sends from its own buffer.
     pub workload_copy: *mut c_void,
+    /// With a custom allocator, the payload of the reply being delivered, in a buffer from
+    /// it (1.1.20 receives every payload into one): what `gearman_task_data` points at and
+    /// `gearman_task_take_data` hands over. Released when the event is done.
+    pub packet: Option<Packet>,
+}
+
+/// A reply's payload in a buffer from the client's workload allocator.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet {
+    /// The event it belongs to.
+    pub event: crate::client::TaskEvent,
+    /// `len` bytes from the allocator.
+    pub ptr: *mut c_void,
+    /// The payload's size.
+    pub len: usize,
+}
+
+impl TaskImpl {
+    /// Releases the held payload buffer (nothing when there is none or C took it).
+    ///
+    /// # Safety
+    ///
+    /// `self.client` must be live.
+    pub unsafe fn release_packet(&mut self) {
+        if let Some(p) = self.packet.take() {
+            // SAFETY: from the client's allocator (see `Packet`); released once.
+            unsafe { (*self.client).alloc.free(p.ptr) };
+        }
+    }
 }
 
 fn with_nul(bytes: &[u8]) -> Vec<u8> {
@@ -78,6 +107,7 @@ impl TaskImpl {
             result: None,
             recv_offset: 0,
             workload_copy: std::ptr::null_mut(),
+            packet: None,
         }
     }
 
@@ -159,7 +189,9 @@ pub unsafe fn release_task(record: *mut TaskImpl) {
     }
     // SAFETY: made by `Box::into_raw` in `attach_task`, released once; the fn above must not
     // have freed it (as in 1.1.20).
-    let r = unsafe { Box::from_raw(record) };
+    let mut r = unsafe { Box::from_raw(record) };
+    // SAFETY: the client outlives its tasks.
+    unsafe { r.release_packet() };
     // SAFETY: the client outlives its tasks.
     let c = unsafe { &mut *client };
     c.core.free_task(r.id);
@@ -384,9 +416,12 @@ fn unbuffered(r: &TaskImpl) -> bool {
 /// `task` must be NULL or a live task shell.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_task_data(task: *const gearman_task_st) -> *const c_void {
-    read(task, std::ptr::null(), |r, t| match t.data() {
-        Some(d) if !d.is_empty() && !unbuffered(r) => d.as_ptr().cast(),
-        _ => std::ptr::null(),
+    read(task, std::ptr::null(), |r, t| match (t.data(), r.packet) {
+        (Some(d), _) if d.is_empty() || unbuffered(r) => std::ptr::null(),
+        // An exception is shown NUL-terminated, as 1.1.20 shows it (the core keeps the NUL).
+        (Some(_), Some(p)) if p.event.kind != crate::client::EventKind::Exception => p.ptr,
+        (Some(d), _) => d.as_ptr().cast(),
+        (None, _) => std::ptr::null(),
     })
 }
 
@@ -421,13 +456,17 @@ pub unsafe extern "C" fn gearman_task_take_data(
         let data = unsafe { r.core() }.and_then(Task::take_data);
         // SAFETY: writable out pointer (caller guarantee).
         unsafe { boundary::write_out(data_size, data.as_ref().map_or(0, Vec::len)) };
-        let Some(data) = data else {
+        let Some(data) = data.filter(|d| !d.is_empty()) else {
             return std::ptr::null_mut();
         };
+        // The payload's allocator buffer, when one holds it, is handed over as it is.
+        if let Some(p) = r.packet.take() {
+            return p.ptr;
+        }
         // SAFETY: the client of a live task is live.
         let client = unsafe { &*r.client };
         // SAFETY: the installed allocator has the C signatures.
-        unsafe { client.alloc.copy_with_nul(&data) }
+        unsafe { client.alloc.copy(&data) }
     })
 }
 

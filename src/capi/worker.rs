@@ -61,6 +61,12 @@ pub struct WorkerImpl {
     /// 1.1.20's quirk Q7: after a failed job `work()` returns the failure code and the next
     /// `work()` only returns SUCCESS without grabbing.
     pub(crate) deferred_noop: bool,
+    /// The failed job, kept until that next `work()` (or the worker is freed), as 1.1.20
+    /// keeps it: its allocator sees the job's buffers released then.
+    pub(crate) deferred_job: Option<*mut JobImpl>,
+    /// The result buffer of a failed v1 function, kept until the next job's function runs (or
+    /// the worker is freed), as 1.1.20 keeps it.
+    pub(crate) kept_result: *mut c_void,
     /// Jobs from `gearman_worker_grab_job` not freed yet (freed with the worker, as 1.1.20).
     pub(crate) jobs: Vec<*mut JobImpl>,
     /// The NUL-terminated copy `gearman_worker_namespace()` returns.
@@ -116,6 +122,8 @@ impl WorkerImpl {
             grab_all: true,
             ssl: false,
             deferred_noop: false,
+            deferred_job: None,
+            kept_result: std::ptr::null_mut(),
             jobs: Vec::new(),
             namespace_text: None,
         }
@@ -276,6 +284,22 @@ impl WorkerImpl {
             // SAFETY: the list only holds live jobs of this worker; each is released once.
             unsafe { JobImpl::destroy(job, false) };
         }
+    }
+
+    /// Releases the job `work()` kept after a failure (see `deferred_job`).
+    pub(crate) fn dispose_deferred(&mut self) {
+        if let Some(job) = self.deferred_job.take() {
+            // SAFETY: the job `work()` made and kept, released once.
+            unsafe { JobImpl::destroy(job, false) };
+        }
+    }
+
+    /// Releases the result buffer a failed v1 function returned (see `kept_result`).
+    pub(crate) fn release_kept_result(&mut self) {
+        let result = std::mem::replace(&mut self.kept_result, std::ptr::null_mut());
+        // SAFETY: the v1 callback handed the buffer to the library; it comes from the
+        // worker's allocator (libc unless C installed one) and is released once.
+        unsafe { self.allocator.free(result) };
     }
 }
 
@@ -445,6 +469,8 @@ pub unsafe extern "C" fn gearman_worker_free(worker: *mut gearman_worker_st) {
         };
         // SAFETY: `w` came from `WorkerImpl::install` and is released exactly once here.
         let mut imp = unsafe { Box::from_raw(w) };
+        imp.dispose_deferred();
+        imp.release_kept_result();
         imp.free_jobs();
         drop(imp);
         // SAFETY: the shell is live; its implementation is gone.
@@ -870,6 +896,13 @@ pub unsafe extern "C" fn gearman_worker_set_identifier(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(worker, rc(ReturnCode::InvalidArgument), |w| {
+            // NULL reads as empty; the length is checked before the bytes are read.
+            let len = if id.is_null() { 0 } else { id_size };
+            let op = "gearman_worker_set_identifier";
+            if let Err(e) = crate::endpoint::check_identifier_len(op, len) {
+                (*w).core.error_state_mut().record(&e);
+                return rc(e.code());
+            }
             match (*w).core.set_identifier(bytes(id.cast(), id_size)) {
                 Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
                 Err(e) => rc(e.code()),

@@ -127,7 +127,9 @@ pub unsafe extern "C" fn gearman_worker_function_exist(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(worker, false, |w| {
+            // A name longer than any registrable one is not read.
             !function_name.is_null()
+                && function_length <= crate::endpoint::MAX_FUNCTION_NAME
                 && (*w)
                     .core
                     .function_exists(bytes(function_name.cast(), function_length))
@@ -192,12 +194,14 @@ pub unsafe extern "C" fn gearman_worker_define_function(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(worker, rc(ReturnCode::InvalidArgument), |w| {
+            const OP: &str = "gearman_worker_define_function";
             if function_name.is_null() || function_name_length == 0 {
-                return (*w).record(
-                    ReturnCode::InvalidArgument,
-                    "gearman_worker_define_function",
-                    "function name not given",
-                );
+                return (*w).record(ReturnCode::InvalidArgument, OP, "function name not given");
+            }
+            // The length is checked before the name is read.
+            if let Err(e) = crate::endpoint::check_function_name(OP, function_name_length) {
+                (*w).core.error_state_mut().record(&e);
+                return rc(e.code());
             }
             let name = bytes(function_name.cast(), function_name_length);
             (*w).register_foreign(name, timeout, function, context)
@@ -286,6 +290,7 @@ unsafe fn work(w: *mut WorkerImpl) -> GearmanReturn {
     wi.core.error_state_mut().reset();
     if wi.deferred_noop {
         wi.deferred_noop = false;
+        wi.dispose_deferred();
         return SUCCESS;
     }
     let job = match wi.core.grab_job(true) {
@@ -331,23 +336,39 @@ unsafe fn work(w: *mut WorkerImpl) -> GearmanReturn {
     let ran = unsafe { run_callback(function.function, function.context, (*j).shell()) };
     // SAFETY: the callback has returned: fresh borrows of the worker and the job.
     let (wi, ji) = unsafe { (&mut *w, &mut *j) };
-    let code = match ran {
-        None => wi.record(ReturnCode::InvalidFunctionName, OP, no_callback),
+    wi.release_kept_result();
+    let (code, result) = match ran {
+        None => (
+            wi.record(ReturnCode::InvalidFunctionName, OP, no_callback),
+            std::ptr::null_mut(),
+        ),
         Some(Ran::V1(ret, result, size)) => {
             // SAFETY: the function returned a buffer of `size` bytes (or NULL).
             let data = unsafe { bytes(result, size) };
-            let code = finish_v1(wi, &mut ji.job, ret, data);
-            // SAFETY: the buffer belongs to the library now and comes from the user's allocator.
-            unsafe { wi.allocator.free(result) };
-            code
+            (finish_v1(wi, &mut ji.job, ret, data), result)
         }
-        Some(Ran::V2(ret, partition)) => match ji.reducer.take() {
-            Some(reducer) => finish_map(wi, &mut ji.job, ret, reducer),
-            None => finish_v2(wi, &mut ji.job, ret, partition),
-        },
+        Some(Ran::V2(ret, partition)) => {
+            let code = match ji.reducer.take() {
+                Some(reducer) => finish_map(wi, &mut ji.job, ret, reducer),
+                None => finish_v2(wi, &mut ji.job, ret, partition),
+            };
+            (code, std::ptr::null_mut())
+        }
     };
-    // SAFETY: the job was created above and is not referenced any more.
-    unsafe { JobImpl::destroy(j, false) };
+    if wi.deferred_noop {
+        // 1.1.20 keeps a failed job until the next `work()`, and its v1 result until the next
+        // job's function has run.
+        wi.dispose_deferred();
+        wi.deferred_job = Some(j);
+        wi.kept_result = result;
+    } else {
+        // SAFETY: the v1 result belongs to the library now and comes from the user's
+        // allocator; the job was created above and is not referenced any more.
+        unsafe {
+            wi.allocator.free(result);
+            JobImpl::destroy(j, false);
+        }
+    }
     code
 }
 
@@ -458,7 +479,14 @@ fn complete(
     result: &[u8],
     then: GearmanReturn,
 ) -> GearmanReturn {
-    match wi.core.job_send_complete(job, result) {
+    let allocator = wi.allocator;
+    let sent = if allocator.is_custom() && !job.is_finished() {
+        // 1.1.20 copies the result into a buffer of the worker's allocator to send it.
+        super::job::with_allocator_copy(allocator, result, |d| wi.core.job_send_complete(job, d))
+    } else {
+        wi.core.job_send_complete(job, result)
+    };
+    match sent {
         Ok(()) => then,
         Err(e) if e.code() == ReturnCode::LostConnection => SUCCESS,
         Err(e) => {
@@ -559,6 +587,11 @@ pub unsafe extern "C" fn gearman_worker_echo(
         with_worker(worker, rc(ReturnCode::InvalidArgument), |w| {
             let wi = &mut *w;
             let before = wi.core.error_state().clone();
+            // The lengths are checked before the caller's buffer is read.
+            let len = (!workload.is_null()).then_some(workload_size);
+            if let Err(e) = wi.core.check_echo(len) {
+                return rc(e.code());
+            }
             match wi.core.echo(bytes(workload, workload_size)) {
                 Ok(()) => {
                     *wi.core.error_state_mut() = before;
@@ -587,7 +620,9 @@ pub unsafe extern "C" fn gearman_worker_set_server_option(
     // SAFETY: forwarded caller guarantee.
     unsafe {
         with_worker(self_, false, |w| {
-            !option_arg.is_null()
+            // The lengths are checked before the caller's buffer is read.
+            let len = (!option_arg.is_null()).then_some(option_arg_size);
+            (*w).core.check_server_option(len).is_ok()
                 && (*w)
                     .core
                     .set_server_option(bytes(option_arg.cast(), option_arg_size))

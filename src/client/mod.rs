@@ -52,7 +52,6 @@ pub mod task;
 pub mod unique;
 
 pub use run::{EventKind, TaskEvent};
-pub(crate) use sync::validate_identifier;
 pub use sync::{JobStatus, UniqueStatus};
 pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 
@@ -63,12 +62,21 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use task::Tasks;
 
-/// Longest function name (without namespace), `GEARMAN_FUNCTION_MAX_SIZE`.
-pub const MAX_FUNCTION_NAME: usize = 512;
+pub use crate::endpoint::{MAX_FUNCTION_NAME, MAX_IDENTIFIER};
 /// Longest unique a caller may give (`GEARMAN_MAX_UNIQUE_SIZE`); 64 is truncated to 63.
 pub const MAX_UNIQUE_INPUT: usize = 64;
-/// Longest identifier (`GEARMAN_MAX_IDENTIFIER`).
-pub const MAX_IDENTIFIER: usize = 254;
+
+/// A caller's unique longer than 64 bytes → INVALID_ARGUMENT (64 is accepted and truncated).
+pub fn check_unique_len(op: &str, len: usize) -> Result<(), Error> {
+    if len > MAX_UNIQUE_INPUT {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
+        ));
+    }
+    Ok(())
+}
 
 /// Client flags that change behaviour (the others of `gearman_client_options_t` are kept by
 /// the C layer).
@@ -127,6 +135,8 @@ pub struct Client {
     identifier: Option<Vec<u8>>,
     server_options: Vec<Vec<u8>>,
     error: ErrorState,
+    /// How the blocking run loop waits (off in non-blocking mode).
+    spin: crate::net::poll::Spin,
 }
 
 impl Default for Client {
@@ -155,6 +165,7 @@ impl Client {
             identifier: None,
             server_options: Vec::new(),
             error: ErrorState::default(),
+            spin: crate::net::poll::Spin::new(),
         }
     }
 
@@ -188,7 +199,9 @@ impl Client {
     fn push_server(&mut self, address: ServerAddress) {
         let id = self.next_server_id;
         self.next_server_id += 1;
-        self.servers.insert(0, ServerConn::new(id, address));
+        let mut s = ServerConn::new(id, address);
+        s.link.set_spin_enabled(!self.options.non_blocking);
+        self.servers.insert(0, s);
     }
 
     /// Adds every `host[:port]` of a comma-separated list (libgearman's syntax, no IPv6);
@@ -235,11 +248,19 @@ impl Client {
     /// Replaces the option flags.
     pub fn set_options(&mut self, options: ClientOptions) {
         self.options = options;
+        // A non-blocking client never spins, not even in the calls that block anyway (echo).
+        self.spin.set_enabled(!options.non_blocking);
+        for s in &mut self.servers {
+            s.link.set_spin_enabled(!options.non_blocking);
+        }
     }
 
     /// Switches non-blocking mode on or off.
     pub fn set_non_blocking(&mut self, on: bool) {
-        self.options.non_blocking = on;
+        self.set_options(ClientOptions {
+            non_blocking: on,
+            ..self.options
+        });
     }
 
     /// Per-wait timeout in ms; −1 (any negative) = infinite, 0 = fail any wait at once.
@@ -319,34 +340,36 @@ impl Client {
     }
 
     /// Adds a task with every parameter explicit. Validates like libgearman: function empty or
-    /// longer than 512 bytes, or unique longer than 64 bytes → INVALID_ARGUMENT.
+    /// longer than 512 bytes, or unique longer than 64 bytes → INVALID_ARGUMENT; a request
+    /// that cannot fit one packet → ARGUMENT_TOO_LARGE.
     pub fn add_task_with(&mut self, t: NewTask<'_>) -> Result<TaskId, Error> {
-        if t.function.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "invalid function",
-            ));
-        }
-        if t.function.len() > MAX_FUNCTION_NAME {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
-            ));
-        }
-        if t.unique.is_some_and(|u| u.len() > MAX_UNIQUE_INPUT) {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
-            ));
+        if let Err(e) = self.check_submission(t.function, t.unique, t.workload.len()) {
+            return self.fail(e);
         }
         let mut function = self.namespace.clone().unwrap_or_default();
         function.extend_from_slice(t.function);
         let unique = unique::choose(t.unique, &t.workload);
         let task = task::Task::new(t.request, t.mode, t.kind, function, unique, t.workload);
         Ok(self.insert(task))
+    }
+
+    /// The checks of a submission that look at lengths only, in libgearman's order: function
+    /// empty or longer than 512 bytes, unique longer than 64 bytes → INVALID_ARGUMENT; more
+    /// than one packet can carry (namespace, function, unique and a `workload_len`-byte
+    /// workload) → ARGUMENT_TOO_LARGE. Nothing is recorded. The C layer runs this before it
+    /// reads the caller's workload.
+    pub fn check_submission(
+        &self,
+        function: &[u8],
+        unique: Option<&[u8]>,
+        workload_len: usize,
+    ) -> Result<(), Error> {
+        const OP: &str = "gearman_client_add_task";
+        crate::endpoint::check_function_name(OP, function.len())?;
+        check_unique_len(OP, unique.map_or(0, <[u8]>::len))?;
+        let namespace = self.namespace.as_ref().map_or(0, Vec::len);
+        let unique_len = unique::sent_len(unique);
+        crate::endpoint::check_packet(OP, &[namespace + function.len(), unique_len], workload_len)
     }
 
     fn insert(&mut self, task: Task) -> TaskId {
@@ -542,5 +565,26 @@ impl Client {
         }
         self.stash.retain(|(sid, _)| *sid != server);
         ended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_blocking_client_never_spins() {
+        let mut c = Client::new();
+        c.add_server("127.0.0.1", 4730).expect("add_server");
+        c.set_non_blocking(true);
+        c.add_server("127.0.0.1", 4731).expect("add_server");
+        assert!(!c.spin.will_spin());
+        assert!(c.servers.iter().all(|s| !s.link.spins()));
+        c.set_non_blocking(false);
+        assert_eq!(
+            c.servers.iter().all(|s| s.link.spins()),
+            c.spin.will_spin(),
+            "blocking again: spinning follows GEARMAN_BUSY_POLL_US"
+        );
     }
 }

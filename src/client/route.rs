@@ -51,7 +51,10 @@ impl Client {
                 } else {
                     (0, 0)
                 };
-                let payload = reply.take_data();
+                let mut payload = reply.take_data();
+                if reply.command == Command::WorkException {
+                    payload = super::task::nul_terminated(payload);
+                }
                 let Some(t) = self.tasks.get_mut(id) else {
                     return Ok(None);
                 };
@@ -73,7 +76,7 @@ impl Client {
                     }
                     Command::WorkException => {
                         t.ret = ReturnCode::WorkException;
-                        t.exception = Some(payload.clone());
+                        t.exception = Some(super::task::nul_terminated(payload.clone()));
                         t.result = None;
                         (EventKind::Exception, true)
                     }

@@ -4,7 +4,8 @@
 
 use super::run::TaskEvent;
 use super::task::{Mode, Priority, Request, TaskId, TaskKind};
-use super::{Client, NewTask, MAX_IDENTIFIER};
+use super::{Client, NewTask};
+use crate::endpoint::{check_request, validate_identifier, ECHO_LIMIT, OPTION_LIMIT};
 use crate::error::{Error, ReturnCode};
 use crate::net::{LinkState, Reply};
 use crate::protocol::Command;
@@ -41,10 +42,32 @@ impl Client {
     /// Runs the loop until `target` finishes. Events of other tasks met on the way are
     /// completed without further handling (their task fields are still updated).
     pub fn run_until(&mut self, target: TaskId) -> Result<(), Error> {
-        while let Some(_ev) = self.next_event_for(target)? {
-            self.complete_event();
+        loop {
+            match self.next_event_for(target) {
+                Ok(Some(_ev)) => self.complete_event(),
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    self.submit_before_io_wait(&e);
+                    return Err(e);
+                }
+            }
         }
-        Ok(())
+    }
+
+    /// libgearman 1.1.20's `do*` on a non-blocking client submit in blocking mode and only
+    /// then answer IO_WAIT (the result is lost, but the job runs): after an IO_WAIT from a
+    /// synchronous helper, finish connecting and writing what is queued (client timeout per
+    /// wait). Failures are left for the next call to see.
+    pub fn submit_before_io_wait(&mut self, e: &Error) {
+        if e.code() != ReturnCode::IoWait {
+            return;
+        }
+        let timeout = self.wait_timeout();
+        for s in &mut self.servers {
+            if s.link.has_output() && s.link.connect_blocking(timeout).is_ok() {
+                let _ = s.link.flush_blocking(timeout);
+            }
+        }
     }
 
     /// Runs every task to completion, handing each event to `handler`. Returning
@@ -220,21 +243,7 @@ impl Client {
     /// Sends ECHO_REQ to every server in turn and checks each ECHO_RES (blocking, even on a
     /// non-blocking client). Fails at the first server that fails.
     pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::NoServers,
-                "gearman_client_echo",
-                "no servers provided",
-            ));
-        }
-        if data.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_echo",
-                "workload was empty",
-            ));
-        }
+        self.check_echo(Some(data.len()))?;
         for si in 0..self.servers.len() {
             let r = self
                 .exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
@@ -256,21 +265,39 @@ impl Client {
         Ok(())
     }
 
+    /// The checks of `echo` that look at lengths only (servers, payload present and not
+    /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
+    /// and records a failure. `len` None: no payload at all (C's NULL pointer).
+    pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
+        self.error.reset();
+        let r = check_request(
+            "gearman_client_echo",
+            "workload",
+            self.servers.len(),
+            len,
+            ECHO_LIMIT,
+        );
+        r.or_else(|e| self.fail(e))
+    }
+
+    /// The checks of `set_server_option` that look at lengths only, as [`Client::check_echo`].
+    pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
+        self.error.reset();
+        let r = check_request(
+            "gearman_client_set_server_option",
+            "option",
+            self.servers.len(),
+            len,
+            OPTION_LIMIT,
+        );
+        r.or_else(|e| self.fail(e))
+    }
+
     /// Sends OPTION_REQ to every server; on success remembers it (replayed on every new
     /// connection) and, for `exceptions`, turns on exception forwarding.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
         const OP: &str = "gearman_client_set_server_option";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if option.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "option was empty",
-            ));
-        }
+        self.check_server_option(Some(option.len()))?;
         for si in 0..self.servers.len() {
             let r = self.exchange(si, Command::OptionReq, &[option], |c| {
                 c == Command::OptionRes || c == Command::Error
@@ -420,30 +447,4 @@ impl Client {
         }
         r
     }
-}
-
-/// SET_CLIENT_ID rules: non-empty, at most 254 bytes, printable ASCII without spaces.
-pub(crate) fn validate_identifier(id: &[u8], op: &str) -> Result<(), Error> {
-    if id.is_empty() {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "Invalid identifier",
-        ));
-    }
-    if id.len() > MAX_IDENTIFIER {
-        return Err(Error::new(
-            ReturnCode::ArgumentTooLarge,
-            op,
-            "Identifier too large",
-        ));
-    }
-    if !id.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "Invalid character in identifier",
-        ));
-    }
-    Ok(())
 }

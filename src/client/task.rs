@@ -142,6 +142,18 @@ impl Request {
     }
 }
 
+/// `bytes` with one NUL kept after its end, inside the allocation, so that C can read an
+/// exception text with `%s`/`strcmp` as libgearman 1.1.20 allows (its exception strings are
+/// NUL-terminated; other payloads are not). The NUL is not part of the length; it stays as long
+/// as the vector is not grown or shrunk, and a clone (which does not copy spare capacity) must
+/// be made through this function again.
+pub fn nul_terminated(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.reserve_exact(1);
+    bytes.push(0);
+    bytes.pop();
+    bytes
+}
+
 /// How a task's replies are consumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -342,6 +354,16 @@ impl Task {
         self.result.take()
     }
 
+    /// Appends to the result (what a [`Mode::Collect`] task does with WORK_DATA and
+    /// WORK_COMPLETE payloads; a caller consuming the events of an event-mode task may
+    /// collect the same way).
+    pub fn append_result(&mut self, bytes: &[u8]) {
+        match &mut self.result {
+            Some(r) => r.extend_from_slice(bytes),
+            None => self.result = Some(bytes.to_vec()),
+        }
+    }
+
     /// The WORK_EXCEPTION payload, if a non-empty one arrived.
     pub fn exception(&self) -> Option<&[u8]> {
         self.exception.as_deref().filter(|e| !e.is_empty())
@@ -504,5 +526,17 @@ mod tests {
         assert!(a.get(y).is_none());
         assert_eq!(a.next(w), Some(z));
         assert_eq!(a.len(), 3);
+    }
+
+    #[test]
+    fn nul_terminated_keeps_a_nul_after_the_bytes() {
+        for text in [&b"dog"[..], b"", b"exactly sixteen!"] {
+            let v = nul_terminated(text.to_vec());
+            assert_eq!(v, text);
+            assert!(v.capacity() > v.len());
+            // SAFETY: the byte after the contents lies inside the allocation (capacity > len)
+            // and was written by `nul_terminated`.
+            assert_eq!(unsafe { *v.as_ptr().add(v.len()) }, 0);
+        }
     }
 }

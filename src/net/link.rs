@@ -5,7 +5,7 @@
 //! caller's per-wait timeout, as in libgearman.
 
 use super::buffer::Buffer;
-use super::poll::{poll, PollItem};
+use super::poll::{poll_with, PollItem, Spin};
 use super::servers::ServerAddress;
 use crate::error::{Error, ReturnCode};
 use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
@@ -82,6 +82,8 @@ pub struct Link {
     eof: bool,
     /// When bytes last arrived (or the connection was made).
     last_input: Instant,
+    /// How the blocking operations wait (off for non-blocking owners).
+    spin: Spin,
 }
 
 /// The free space `Buffer::read_from` always offers to one read.
@@ -105,7 +107,19 @@ impl Link {
             output: Buffer::new(),
             eof: false,
             last_input: Instant::now(),
+            spin: Spin::new(),
         }
+    }
+
+    /// Lets the blocking operations look for readiness briefly before they sleep (see
+    /// [`Spin`]); owners in non-blocking mode turn this off.
+    pub fn set_spin_enabled(&mut self, on: bool) {
+        self.spin.set_enabled(on);
+    }
+
+    /// Whether the next blocking wait spins first.
+    pub fn spins(&self) -> bool {
+        self.spin.will_spin()
     }
 
     /// Time since bytes last arrived on this connection (or since it was made).
@@ -211,7 +225,8 @@ impl Link {
                 .fd()
                 .ok_or_else(|| Error::code_only(ReturnCode::CouldNotConnect))?;
             let mut items = [PollItem::new(fd, false, true)];
-            let n = poll(&mut items, timeout).map_err(|e| Error::from_io("connect", &e))?;
+            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+                .map_err(|e| Error::from_io("connect", &e))?;
             if n == 0 {
                 self.close();
                 return Err(timeout_error("connect", 1, false));
@@ -353,7 +368,9 @@ impl Link {
                 .fd()
                 .ok_or_else(|| self.lost("send", "not connected"))?;
             let mut items = [PollItem::new(fd, false, true)];
-            if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
+            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+                .map_err(|e| Error::from_io("send", &e))?;
+            if n == 0 {
                 return Err(timeout_error("send", 1, false));
             }
             if items[0].got.error && !items[0].got.writable {
@@ -377,7 +394,9 @@ impl Link {
                 .fd()
                 .ok_or_else(|| self.lost("recv", "not connected"))?;
             let mut items = [PollItem::new(fd, true, false)];
-            if poll(&mut items, timeout).map_err(|e| Error::from_io("recv", &e))? == 0 {
+            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+                .map_err(|e| Error::from_io("recv", &e))?;
+            if n == 0 {
                 return Err(timeout_error("recv", 1, false));
             }
             self.fill()?;

@@ -49,9 +49,20 @@ pub fn timeout_from_ms(ms: i32) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
-/// Waits until an item is ready or `timeout` passes (`None` = forever). Returns how many
-/// items are ready (0 = timed out). EINTR is retried with the remaining time.
+/// Waits until an item is ready or `timeout` passes (`None` = forever), sleeping in poll(2)
+/// at once. Returns how many items are ready (0 = timed out). EINTR is retried with the
+/// remaining time.
 pub fn poll(items: &mut [PollItem], timeout: Option<Duration>) -> io::Result<usize> {
+    poll_with(items, timeout, None)
+}
+
+/// [`poll`], first looking for readiness without sleeping as `spin` allows (never for a zero
+/// timeout, which only looks once).
+pub fn poll_with(
+    items: &mut [PollItem],
+    timeout: Option<Duration>,
+    spin: Option<&mut Spin>,
+) -> io::Result<usize> {
     let mut fds: Vec<libc::pollfd> = items
         .iter()
         .map(|it| libc::pollfd {
@@ -62,8 +73,8 @@ pub fn poll(items: &mut [PollItem], timeout: Option<Duration>) -> io::Result<usi
         })
         .collect();
     let deadline = timeout.map(|t| Instant::now() + t);
-    if timeout != Some(Duration::ZERO) {
-        if let Some(n) = spin(&mut fds)? {
+    if let (Some(spin), false) = (spin, timeout == Some(Duration::ZERO)) {
+        if let Some(n) = spin.run(&mut fds)? {
             return Ok(copy_back(items, &fds, n));
         }
     }
@@ -91,30 +102,103 @@ pub fn poll(items: &mut [PollItem], timeout: Option<Duration>) -> io::Result<usi
     Ok(copy_back(items, &fds, n))
 }
 
-/// How long a wait first looks for readiness without sleeping. A reply from a job server on the
-/// same host usually arrives within this, and catching it saves the sleep and wake-up that
-/// otherwise dominate a small request's round trip.
-const SPIN: Duration = Duration::from_micros(30);
+/// The spin length when `GEARMAN_BUSY_POLL_US` does not set one.
+const DEFAULT_SPIN: Duration = Duration::from_micros(30);
 
-/// Polls without blocking for up to [`SPIN`], yielding the CPU between looks.
-fn spin(fds: &mut [libc::pollfd]) -> io::Result<Option<usize>> {
-    let until = Instant::now() + SPIN;
-    loop {
-        // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()` pollfd structs.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
-        if rc > 0 {
-            return Ok(Some(rc as usize));
+/// After this many misses in a row, a spinner tries again only every this many waits.
+const MAX_SKIP: u32 = 64;
+
+/// The spin length of new spinners: `GEARMAN_BUSY_POLL_US` (microseconds, 0 = never spin),
+/// else [`DEFAULT_SPIN`]. Read once per process.
+fn configured_spin() -> Duration {
+    static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SPIN.get_or_init(|| {
+        std::env::var("GEARMAN_BUSY_POLL_US")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(DEFAULT_SPIN, Duration::from_micros)
+    })
+}
+
+/// Whether a blocking wait first looks for readiness for a few microseconds before it sleeps
+/// in poll(2), adapted to what that finds.
+///
+/// A reply from a job server on the same host often arrives within tens of microseconds;
+/// catching it without sleeping saves the sleep and wake-up that dominate a small request's
+/// round trip. When replies take longer (a light load, a remote server, a slow worker) the
+/// look only burns CPU, so every miss doubles the number of waits that go straight to sleep
+/// (up to [`MAX_SKIP`]) and a hit resets that: a spinner keeps spinning only while spinning
+/// pays. Objects in non-blocking mode never spin.
+#[derive(Debug, Clone)]
+pub struct Spin {
+    limit: Duration,
+    enabled: bool,
+    /// Waits left that go straight to sleep.
+    skip: u32,
+    /// What `skip` becomes after the next miss.
+    backoff: u32,
+}
+
+impl Default for Spin {
+    fn default() -> Self {
+        Spin::new()
+    }
+}
+
+impl Spin {
+    /// A spinner with the configured length (`GEARMAN_BUSY_POLL_US`).
+    pub fn new() -> Spin {
+        Spin::with_limit(configured_spin())
+    }
+
+    /// A spinner looking for up to `limit` (zero: never).
+    pub fn with_limit(limit: Duration) -> Spin {
+        Spin {
+            limit,
+            enabled: true,
+            skip: 0,
+            backoff: 1,
         }
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
-        if Instant::now() >= until {
+    }
+
+    /// Turns spinning off (non-blocking mode) or back on.
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    /// Whether the next wait spins.
+    pub fn will_spin(&self) -> bool {
+        self.enabled && !self.limit.is_zero() && self.skip == 0
+    }
+
+    /// Polls without blocking for up to the spin length, yielding the CPU between looks:
+    /// `Some(n)` when something became ready. Updates the backoff.
+    fn run(&mut self, fds: &mut [libc::pollfd]) -> io::Result<Option<usize>> {
+        if !self.will_spin() {
+            self.skip = self.skip.saturating_sub(1);
             return Ok(None);
         }
-        std::thread::yield_now();
+        let until = Instant::now() + self.limit;
+        loop {
+            // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()` pollfds.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+            if rc > 0 {
+                self.backoff = 1;
+                return Ok(Some(rc as usize));
+            }
+            if rc < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+            if Instant::now() >= until {
+                self.skip = self.backoff;
+                self.backoff = (self.backoff * 2).min(MAX_SKIP);
+                return Ok(None);
+            }
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -135,6 +219,35 @@ fn copy_back(items: &mut [PollItem], fds: &[libc::pollfd], n: usize) -> usize {
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_spinner_backs_off_after_misses_and_resets_on_a_hit() {
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let mut spin = Spin::with_limit(Duration::from_micros(20));
+        let mut items = [PollItem::new(a.as_raw_fd(), true, false)];
+        let wait = |items: &mut [PollItem], spin: &mut Spin| {
+            poll_with(items, Some(Duration::from_millis(1)), Some(spin)).expect("poll")
+        };
+        // Nothing to read: the first wait spins and misses, the next one does not spin.
+        assert!(spin.will_spin());
+        assert_eq!(wait(&mut items, &mut spin), 0);
+        assert!(!spin.will_spin());
+        assert_eq!(wait(&mut items, &mut spin), 0);
+        // Second miss: two waits are skipped.
+        assert!(spin.will_spin());
+        assert_eq!(wait(&mut items, &mut spin), 0);
+        assert!(!spin.will_spin());
+        assert_eq!(wait(&mut items, &mut spin), 0);
+        assert_eq!(wait(&mut items, &mut spin), 0);
+        // A hit resets the backoff.
+        std::io::Write::write_all(&mut b, b"x").expect("write");
+        assert!(spin.will_spin());
+        assert_eq!(wait(&mut items, &mut spin), 1);
+        assert!(spin.will_spin());
+        spin.set_enabled(false);
+        assert!(!spin.will_spin());
+        assert!(!Spin::with_limit(Duration::ZERO).will_spin());
+    }
 
     #[test]
     fn times_out_and_reports_readable() {

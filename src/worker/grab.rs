@@ -6,7 +6,7 @@ use super::registry::{Callback, Change, WorkResult};
 use super::{Worker, FIRST_BACKOFF, MAX_BACKOFF};
 use crate::error::{Error, ReturnCode};
 use crate::net::link::timeout_error;
-use crate::net::poll::{poll, PollItem};
+use crate::net::poll::{poll, poll_with, PollItem};
 use crate::net::wake::WakeSignal;
 use crate::net::Reply;
 use crate::protocol::Command;
@@ -218,7 +218,7 @@ impl Worker {
         let send_timeout = self.wait_timeout();
         let s = &mut self.servers[si];
         if let Some(reply) = s.early_job.take() {
-            return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
+            return Ok(Grabbed::Job(s.claim(reply)));
         }
         // A server that already had its chance to answer the GRAB sent earlier is only
         // looked at, not waited for again.
@@ -262,11 +262,11 @@ impl Worker {
                 }
                 Command::OptionRes => return Ok(Grabbed::NoJob),
                 // A late answer to an earlier work result (e.g. JOB_NOT_FOUND for a job the
-                // server already re-queued after CAN_DO_TIMEOUT): nothing to do with it.
-                Command::Error => {}
+                // server already re-queued after CAN_DO_TIMEOUT): not an unexpected packet.
+                Command::Error => s.late_error(&reply),
                 Command::JobAssign | Command::JobAssignUniq | Command::JobAssignAll => {
                     s.grab_pending = false;
-                    return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
+                    return Ok(Grabbed::Job(s.claim(reply)));
                 }
                 _ => {
                     return Err(Error::new(
@@ -305,7 +305,8 @@ impl Worker {
         // Lost servers are retried while sleeping, so their return is noticed.
         let retry = self.next_retry();
         let (timeout, is_retry) = shorter(deadline.remaining(), retry);
-        let n = poll(&mut items, timeout).map_err(|e| Error::from_io(GRAB, &e))?;
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io(GRAB, &e))?;
         if n == 0 {
             if is_retry {
                 return Ok(());
@@ -454,7 +455,7 @@ impl Worker {
 
 /// Builds a job from JOB_ASSIGN (handle, fn, workload), JOB_ASSIGN_UNIQ (+unique) or
 /// JOB_ASSIGN_ALL (+unique, reducer).
-fn job_from(mut reply: Reply, server: u64, generation: u64) -> Job {
+pub(super) fn job_from(mut reply: Reply, server: u64, generation: u64) -> Job {
     let workload = reply.take_data();
     let (unique, reducer) = match reply.command {
         Command::JobAssignUniq => (reply.arg(2).to_vec(), Vec::new()),
@@ -488,6 +489,7 @@ fn drain_noops(s: &mut super::WorkerConn) -> Result<(), Error> {
                 s.grab_pending = false;
                 s.early_job = Some(reply);
             }
+            Command::Error => s.late_error(&reply),
             _ => {}
         }
     }

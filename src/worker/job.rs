@@ -145,6 +145,7 @@ impl Worker {
             ));
         }
         s.link.queue(command, args);
+        s.last_reported = Some(job.handle.clone());
         // Job results are written out completely even on a non-blocking worker; a server
         // that stops reading for longer than the timeout (at least 1 s) fails the send.
         let wait = timeout.map(|t| t.max(std::time::Duration::from_secs(1)));

@@ -44,8 +44,7 @@ use crate::net::Link;
 use crate::protocol::Command;
 use std::time::{Duration, Instant};
 
-/// Longest function name (`GEARMAN_FUNCTION_MAX_SIZE`).
-pub const MAX_FUNCTION_NAME: usize = 512;
+pub use crate::endpoint::MAX_FUNCTION_NAME;
 /// The timeout `remove_options(TIMEOUT_RETURN)` installs (`GEARMAN_WORKER_WAIT_TIMEOUT`).
 pub const WAIT_TIMEOUT_MS: i32 = 10_000;
 
@@ -93,9 +92,50 @@ pub(crate) struct WorkerConn {
     /// A JOB_ASSIGN that answered a pending GRAB, read while waiting for a NOOP: the next grab
     /// from this server returns it.
     pub(crate) early_job: Option<crate::net::Reply>,
+    /// The handle of the last job whose result went out on this connection.
+    pub(crate) last_reported: Option<Vec<u8>>,
+    /// Jobs whose results this server refused (ERROR JOB_NOT_FOUND): it took them back after
+    /// their CAN_DO_TIMEOUT and queued them again (see [`WorkerConn::claim`]).
+    pub(crate) overran: Vec<Vec<u8>>,
 }
 
 impl WorkerConn {
+    /// Most jobs remembered as overrun per connection.
+    const MAX_OVERRAN: usize = 64;
+
+    /// A late ERROR: JOB_NOT_FOUND right after results means the server no longer had the
+    /// job (it re-queued it when its CAN_DO_TIMEOUT expired). Nothing is reported to the
+    /// caller (it is not an unexpected packet); the job is remembered for when it comes back.
+    pub(crate) fn late_error(&mut self, reply: &crate::net::Reply) {
+        if ReturnCode::from_server_text(reply.arg(0)) != Some(ReturnCode::JobNotFound) {
+            return;
+        }
+        if let Some(handle) = self.last_reported.take() {
+            if self.overran.len() >= Self::MAX_OVERRAN {
+                self.overran.remove(0);
+            }
+            self.overran.push(handle);
+        }
+    }
+
+    /// Turns an assignment into a job. A job this server took back once after its
+    /// CAN_DO_TIMEOUT would time out the same way on every retry (the function still takes
+    /// longer than its timeout), so its client would never get a result; the worker sends
+    /// PRE_SLEEP with it, which makes gearmand 1.1.20 (and ours) drop the connection's job
+    /// timer, and this run can report. libgearman 1.1.20 gets the same effect by accident:
+    /// its misread ERROR replies leave extra GRAB/PRE_SLEEP packets in flight.
+    pub(crate) fn claim(&mut self, reply: crate::net::Reply) -> Job {
+        let job = grab::job_from(reply, self.id, self.generation);
+        if let Some(i) = self.overran.iter().position(|h| *h == job.handle) {
+            self.overran.remove(i);
+            self.link.queue(Command::PreSleep, &[]);
+            if self.link.flush().is_err() {
+                self.lost();
+            }
+        }
+        job
+    }
+
     /// The connection broke: close it; reconnect attempts start right away, then back off.
     pub(crate) fn lost(&mut self) {
         self.link.close();
@@ -122,6 +162,8 @@ pub struct Worker {
     pub(crate) wake: WakePipe,
     /// Server index tried first by the next grab (the one that gave the last job).
     pub(crate) resume: usize,
+    /// How the sleep for a NOOP waits (off in non-blocking mode).
+    pub(crate) spin: crate::net::poll::Spin,
 }
 
 impl std::fmt::Debug for Worker {
@@ -152,6 +194,7 @@ impl Worker {
             error: ErrorState::default(),
             wake,
             resume: 0,
+            spin: crate::net::poll::Spin::new(),
         })
     }
 
@@ -177,11 +220,13 @@ impl Worker {
             Ok(a) => {
                 let id = self.next_server_id;
                 self.next_server_id += 1;
+                let mut link = Link::new(a);
+                link.set_spin_enabled(!self.non_blocking);
                 self.servers.insert(
                     0,
                     WorkerConn {
                         id,
-                        link: Link::new(a),
+                        link,
                         generation: 0,
                         option_replies: 0,
                         ever_connected: false,
@@ -190,6 +235,8 @@ impl Worker {
                         last_error: None,
                         grab_pending: false,
                         early_job: None,
+                        last_reported: None,
+                        overran: Vec::new(),
                     },
                 );
                 self.resume = 0;
@@ -269,6 +316,11 @@ impl Worker {
     /// reply, and NO_JOBS instead of sleeping; use [`Worker::wait`] in between.
     pub fn set_non_blocking(&mut self, on: bool) {
         self.non_blocking = on;
+        // A non-blocking worker never spins, not even where it blocks anyway (echo).
+        self.spin.set_enabled(!on);
+        for s in &mut self.servers {
+            s.link.set_spin_enabled(!on);
+        }
     }
 
     /// The grab command in use.
@@ -299,7 +351,7 @@ impl Worker {
     /// Stores an identifier without sending it now (new connections send it first), e.g. for
     /// `gearman_worker_clone` or the IDENTIFIER option. Validated like `set_identifier`.
     pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        crate::client::validate_identifier(id, "gearman_worker_set_identifier")?;
+        crate::endpoint::validate_identifier(id, "gearman_worker_set_identifier")?;
         self.identifier = Some(id.to_vec());
         Ok(())
     }
@@ -351,12 +403,9 @@ impl Worker {
         timeout: u32,
         callback: Callback,
     ) -> Result<(), Error> {
-        if name.is_empty() || name.len() > MAX_FUNCTION_NAME {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_worker_register",
-                "invalid function name",
-            ));
+        if let Err(e) = crate::endpoint::check_function_name("gearman_worker_register", name.len())
+        {
+            return self.fail(e);
         }
         let mut full_name = self.namespace.clone().unwrap_or_default();
         full_name.extend_from_slice(name);
@@ -413,17 +462,7 @@ impl Worker {
     /// Sends ECHO_REQ to every server and checks each answer.
     pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
         const OP: &str = "gearman_worker_echo";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if data.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "workload was empty",
-            ));
-        }
+        self.check_echo(Some(data.len()))?;
         for si in 0..self.servers.len() {
             let r = self.exchange(si, Command::EchoReq, &[data], Command::EchoRes);
             match r {
@@ -441,20 +480,37 @@ impl Worker {
         Ok(())
     }
 
+    /// The checks of `echo` that look at lengths only (servers, payload present and not
+    /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
+    /// and records a failure. `len` None: no payload at all (C's NULL pointer).
+    pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
+        self.error.reset();
+        let r = crate::endpoint::check_request(
+            "gearman_worker_echo",
+            "workload",
+            self.servers.len(),
+            len,
+            crate::endpoint::ECHO_LIMIT,
+        );
+        r.or_else(|e| self.fail(e))
+    }
+
+    /// The checks of `set_server_option` that look at lengths only, as [`Worker::check_echo`].
+    pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
+        self.error.reset();
+        let r = crate::endpoint::check_request(
+            "gearman_worker_set_server_option",
+            "option",
+            self.servers.len(),
+            len,
+            crate::endpoint::OPTION_LIMIT,
+        );
+        r.or_else(|e| self.fail(e))
+    }
+
     /// Sends OPTION_REQ to every server; remembered and replayed on reconnects on success.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_worker_set_server_option";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if option.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "option was empty",
-            ));
-        }
+        self.check_server_option(Some(option.len()))?;
         for si in 0..self.servers.len() {
             match self.exchange(si, Command::OptionReq, &[option], Command::OptionRes) {
                 Ok(_) => {}
@@ -470,7 +526,7 @@ impl Worker {
     /// Validates and stores the identifier, and sends SET_CLIENT_ID to every server now
     /// (failures ignored); new connections send it first.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        if let Err(e) = crate::client::validate_identifier(id, "gearman_worker_set_identifier") {
+        if let Err(e) = crate::endpoint::validate_identifier(id, "gearman_worker_set_identifier") {
             return self.fail(e);
         }
         self.identifier = Some(id.to_vec());
