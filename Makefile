@@ -2,12 +2,14 @@
 # make demo       start our gearmand, run the reverse worker and client against our library
 # make test       the whole test suite (Rust, C, PHP; our server and Debian's gearmand; install)
 # make install    PREFIX=/usr/local DESTDIR=
+# make deb        Debian packages into build/deb (libgearman8-rs, libgearman-rs-dev,
+#                 gearman-rs-job-server and their -dbgsym packages)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CARGO ?= cargo
 BUILD := build
 
-.PHONY: all release test demo install install-check clean
+.PHONY: all release test demo install install-check deb deb-check clean
 
 all: release
 
@@ -29,6 +31,7 @@ test:
 	  echo "/usr/sbin/gearmand missing and GEARMAN_COMPAT_REQUIRED=1"; exit 1; \
 	else echo "SKIPPED: /usr/sbin/gearmand not installed"; fi
 	$(MAKE) -s install-check
+	$(MAKE) -s deb-check
 
 demo: release
 	@scripts/demo.sh
@@ -52,6 +55,13 @@ install: release
 
 install-check: release
 	@scripts/install-check.sh
+
+deb: release
+	scripts/make-deb.sh build/deb
+
+# lintian, then our packages installed over Debian's in a throw-away overlay root and back.
+deb-check: release
+	@scripts/deb-check.sh
 
 clean:
 	$(CARGO) clean

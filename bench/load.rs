@@ -8,6 +8,8 @@
 //!   fg N C           C clients each run sequential foreground jobs (N in total) against
 //!                    4 workers that sleep with PRE_SLEEP and are woken by NOOP
 //!   pipe N           one client keeps 100 foreground jobs in flight, 4 workers
+//!   paced N R        one client runs N sequential foreground jobs, starting one every 1/R
+//!                    seconds (a light, steady load), through one sleeping worker
 //! Prints "<scenario> <ops per second> ops/s".
 
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -264,10 +266,29 @@ fn fg(port: u16, n: usize, clients: usize, window: usize) {
     stop_workers(stop, ws);
 }
 
+/// One client, one worker: `n` sequential foreground jobs started `rate` times a second.
+fn paced(port: u16, n: usize, rate: usize) {
+    let (stop, ws) = start_workers(port, 1);
+    let mut c = Conn::new(port);
+    let period = std::time::Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let start = Instant::now();
+    for i in 0..n {
+        let due = start + period * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        c.put(SUBMIT_JOB, &[FUNC, b"", DATA]);
+        c.flush();
+        c.expect(JOB_CREATED);
+        c.expect(WORK_COMPLETE);
+    }
+    stop_workers(stop, ws);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: load PORT echo|bg|drain|fg|pipe N [ARG]");
+        eprintln!("usage: load PORT echo|bg|drain|fg|pipe|paced N [ARG]");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().expect("port");
@@ -281,6 +302,7 @@ fn main() {
         "drain" => drain(port, n, arg),
         "fg" => fg(port, n, arg, 1),
         "pipe" => fg(port, n, 1, 100),
+        "paced" => paced(port, n, arg),
         _ => {
             eprintln!("unknown scenario {scenario}");
             std::process::exit(2);

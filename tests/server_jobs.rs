@@ -314,3 +314,46 @@ fn large_payloads_reach_the_worker_and_back() {
     let p = c.expect(WORK_COMPLETE);
     assert!(p.payload == with_handle(&handle, &data));
 }
+
+#[test]
+fn a_large_payload_shared_by_coalesced_clients_reaches_each_intact() {
+    let s = server(&[]);
+    // Larger than a read, with NULs, and not a multiple of anything the server reads in.
+    let data: Vec<u8> = (0..(1usize << 20) + 77)
+        .map(|i| (i * 7 % 253) as u8)
+        .collect();
+    let partial: Vec<u8> = data[..300_001].iter().rev().copied().collect();
+    let result: Vec<u8> = data.iter().map(|b| b ^ 0x5a).collect();
+    let mut w = s.connect();
+    w.can_do(&["big"]);
+    // The same unique, then the unique "-" (coalescing on the payload itself).
+    for (round, unique) in [(1, &b"same"[..]), (2, b"-")] {
+        let mut clients: Vec<_> = (0..4).map(|_| s.connect()).collect();
+        for c in clients.iter_mut() {
+            assert_eq!(c.submit(SUBMIT_JOB, "big", unique, &data), h(round));
+        }
+        let (handle, _, got) = w.grab_job();
+        assert_eq!(handle, h(round));
+        assert!(
+            got == data,
+            "round {round}: the worker's payload is damaged"
+        );
+        w.work(WORK_DATA, &handle, &partial);
+        w.work(WORK_WARNING, &handle, &data);
+        w.work(WORK_COMPLETE, &handle, &result);
+        for (i, c) in clients.iter_mut().enumerate() {
+            for (kind, want) in [
+                (WORK_DATA, &partial),
+                (WORK_WARNING, &data),
+                (WORK_COMPLETE, &result),
+            ] {
+                let p = c.expect(kind);
+                assert!(
+                    p.payload == with_handle(&handle, want),
+                    "round {round}, client {i}: packet type {kind} damaged"
+                );
+            }
+        }
+        w.grab_none();
+    }
+}

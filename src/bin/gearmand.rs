@@ -1,7 +1,7 @@
 //! `gearmand`: the job server binary (command line compatible with gearmand 1.1.20).
 
 use gearman::server::cli::{self, Options, Parsed};
-use gearman::server::{log, Controller, Server};
+use gearman::server::{log, notify, privileges, Controller, Server};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::io::{Read, Write};
@@ -38,11 +38,19 @@ fn run(opts: Options) -> Result<(), String> {
     }
     log::init(opts.config.verbose, opts.log.clone())
         .map_err(|e| format!("cannot open log file: {e}"))?;
-    let ready = if opts.daemon {
-        Some(daemonize()?)
-    } else {
-        None
-    };
+    if opts.syslog {
+        log::enable_syslog();
+    }
+    // Under systemd (Type=notify) the service manager supervises the process: detaching would
+    // only make it lose track of the server, so -d (in an old /etc/default file) is ignored.
+    let detach = opts.daemon && !notify::expected();
+    if opts.daemon && !detach {
+        log::log(
+            gearman::server::Verbose::Notice,
+            format_args!("--daemon ignored: started by a service manager ($NOTIFY_SOCKET)"),
+        );
+    }
+    let ready = if detach { Some(daemonize()?) } else { None };
     let started = start(&opts);
     if let Some(mut pipe) = ready {
         // Tell the waiting parent how the start went: empty = ready, else the error text.
@@ -65,18 +73,34 @@ fn run(opts: Options) -> Result<(), String> {
         gearman::server::Verbose::Notice,
         format_args!("gearmand {} ready", gearman::server::VERSION),
     );
+    let status = format!(
+        "READY=1\nSTATUS=gearmand {} serving\nMAINPID={}",
+        gearman::server::VERSION,
+        std::process::id()
+    );
+    if let Err(e) = notify::notify(&status) {
+        log::error(format_args!("readiness notification failed: {e}"));
+    }
     let result = server.run().map_err(|e| format!("event loop failed: {e}"));
+    let _ = notify::notify("STOPPING=1");
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
     result
 }
 
-/// Binds the listeners and writes the pid file.
+/// Binds the listeners, writes the pid file, then switches to the `-u` user.
 fn start(opts: &Options) -> Result<(Server, Option<PathBuf>), String> {
     let server = Server::bind(opts.config.clone()).map_err(|e| e.to_string())?;
     if let Some(p) = &opts.pid_file {
         write_pid(p)?;
+    }
+    if let Some(user) = &opts.user {
+        let account = privileges::switch_user(user)?;
+        log::info(format_args!(
+            "switched to user {} (uid {}, gid {})",
+            account.name, account.uid, account.gid
+        ));
     }
     Ok((server, opts.pid_file.clone()))
 }

@@ -122,17 +122,23 @@ impl Core {
             .as_mut()
             .expect("live job has a function");
         f.running += 1;
-        let (h, name, unique, data) =
-            (&job.handle[..], &f.name[..], &job.unique[..], &job.data[..]);
+        let (h, name, unique, data) = (&job.handle[..], &f.name[..], &job.unique[..], &job.data);
+        // The payload goes out by reference: the worker's queue shares the job's slice.
         match (cmd, &job.reducer) {
-            (Command::GrabJob, _) => self.peers.send(id, Command::JobAssign, &[h, name, data]),
-            (Command::GrabJobAll, Some(r)) => {
+            (Command::GrabJob, _) => {
                 self.peers
-                    .send(id, Command::JobAssignAll, &[h, name, unique, r, data])
+                    .send_shared(id, Command::JobAssign, &[h, name], data.clone())
             }
-            _ => self
-                .peers
-                .send(id, Command::JobAssignUniq, &[h, name, unique, data]),
+            (Command::GrabJobAll, Some(r)) => self.peers.send_shared(
+                id,
+                Command::JobAssignAll,
+                &[h, name, unique, r],
+                data.clone(),
+            ),
+            _ => {
+                self.peers
+                    .send_shared(id, Command::JobAssignUniq, &[h, name, unique], data.clone())
+            }
         }
         self.compact_timers();
     }

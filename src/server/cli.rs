@@ -17,6 +17,10 @@ pub struct Options {
     pub log: LogTarget,
     pub daemon: bool,
     pub file_descriptors: Option<u64>,
+    /// `-u`: the user to switch to once the listeners are bound.
+    pub user: Option<String>,
+    /// `--syslog`: also log to syslog.
+    pub syslog: bool,
 }
 
 /// What the command line asks for.
@@ -52,6 +56,8 @@ General options:
   -L, --listen ADDR             address to listen on (default: all IPv4 and IPv6 addresses)
   -p, --port PORT               port (default 4730, or $GEARMAND_PORT)
   -P, --pid-file FILE           write the process id here; removed on exit (default: none)
+  -u, --user USER               switch to USER once the ports are bound (needs root)
+      --syslog                  also log to syslog (ident gearmand, facility user)
   -R, --round-robin             rotate a worker's functions after each job taken
       --global-priority         serve high before normal before low across all of a worker's
                                 functions (gearmand 2.0 order); default is per function (1.1.20)
@@ -125,6 +131,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
     let mut daemon = false;
     let mut file_descriptors = None;
     let mut check_only = false;
+    let mut user = None;
+    let mut syslog = false;
     let mut p = lexopt::Parser::from_args(tokens);
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
@@ -212,6 +220,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             Long("config-file") => {
                 let _ = string(&mut p)?;
             }
+            Short('u') | Long("user") => user = Some(string(&mut p)?),
+            Long("syslog") => syslog = true,
             Long("check-args") => check_only = true,
             Long("coredump") => {}
             Short('h') | Long("help") => return Ok(Parsed::Print(HELP.to_string())),
@@ -221,9 +231,7 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 )))
             }
             Long(
-                name @ ("syslog"
-                | "user"
-                | "protocol"
+                name @ ("protocol"
                 | "ssl"
                 | "ssl-ca-file"
                 | "ssl-certificate"
@@ -233,11 +241,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
             ) => {
                 return Err(format!("option --{name} is not supported by this server"));
             }
-            Short('u') | Short('r') => {
-                return Err(
-                    "options -u (--user) and -r (--protocol) are not supported by this server"
-                        .into(),
-                )
+            Short('r') => {
+                return Err("option -r (--protocol) is not supported by this server".into())
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -261,6 +266,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
         log,
         daemon,
         file_descriptors,
+        user,
+        syslog,
     })))
 }
 
@@ -328,6 +335,10 @@ mod tests {
         assert_eq!(o.log, LogTarget::None);
         let o = run(&["--job-handle-prefix", "PFX", "-q", "BUILTIN", "-t", "8"]);
         assert_eq!(o.config.job_handle_prefix, "PFX");
+        let o = run(&["-u", "nobody", "--syslog"]);
+        assert_eq!(o.user.as_deref(), Some("nobody"));
+        assert!(o.syslog);
+        assert_eq!(run(&["--user=gearman"]).user.as_deref(), Some("gearman"));
     }
 
     #[test]
@@ -335,7 +346,7 @@ mod tests {
         let bad = |a: &[&str]| parse_tokens(a.iter().map(OsString::from).collect()).is_err();
         assert!(bad(&["-q", "libsqlite3"]));
         assert!(bad(&["--verbose=info"]));
-        assert!(bad(&["--syslog"]));
+        assert!(bad(&["-u"]));
         assert!(bad(&["-v"]));
         assert!(bad(&["--nonsense"]));
         assert!(bad(&["-p", "notaport"]));

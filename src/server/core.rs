@@ -5,7 +5,9 @@ use super::config::Config;
 use super::model::{ConnId, FuncId, Function, IdMap, Job, JobId, Session, UniqueKey};
 use super::wire;
 use crate::protocol::Command;
+use bytes::Bytes;
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
@@ -38,6 +40,18 @@ impl Peers {
     pub fn send(&mut self, id: ConnId, command: Command, args: &[&[u8]]) {
         if let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) {
             wire::put(&mut s.out, command, args);
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    /// Queues one response packet that carries a data blob to `id`: the fields are copied, a
+    /// large `data` is queued by reference (see [`wire::put_shared`]).
+    pub fn send_shared(&mut self, id: ConnId, command: Command, fields: &[&[u8]], data: Bytes) {
+        if let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) {
+            wire::put_shared(&mut s.out, command, fields, data);
             if !s.dirty {
                 s.dirty = true;
                 self.dirty.push(id);
@@ -306,8 +320,11 @@ fn forget_unique(funcs: &mut [Option<Function>], id: JobId, job: &Job) {
             }
         }
         UniqueKey::Data => {
-            if f.by_data.get(&job.data) == Some(&id) {
-                f.by_data.remove(&job.data);
+            // One lookup: hashing a large payload is the expensive part.
+            if let Entry::Occupied(e) = f.by_data.entry(job.data.clone()) {
+                if *e.get() == id {
+                    e.remove();
+                }
             }
         }
     }

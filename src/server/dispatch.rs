@@ -3,7 +3,7 @@
 use super::assign::requeue_order;
 use super::core::{Core, Verdict};
 use super::model::{Ability, ConnId};
-use super::wire::{self, Num};
+use super::wire::{self, Backing, Num};
 use crate::protocol::admin;
 use crate::protocol::{Command, Frame, Magic, Packet};
 
@@ -15,14 +15,15 @@ const MAX_CLIENT_ID: usize = 127;
 const MAX_HANDLE: usize = 64;
 
 impl Core {
-    pub fn frame(&mut self, id: ConnId, frame: &Frame<'_>) -> Verdict {
+    pub fn frame(&mut self, id: ConnId, frame: &Frame<'_>, backing: Backing<'_>) -> Verdict {
         match frame {
-            Frame::Binary(p) => self.packet(id, p),
+            Frame::Binary(p) => self.packet(id, p, backing),
             Frame::Text(line) => self.admin_line(id, line),
         }
     }
 
-    pub fn packet(&mut self, id: ConnId, p: &Packet<'_>) -> Verdict {
+    /// One binary packet; `backing` lets the core keep or forward its payload without a copy.
+    pub fn packet(&mut self, id: ConnId, p: &Packet<'_>, backing: Backing<'_>) -> Verdict {
         if p.magic == Magic::Response {
             self.peers
                 .error(id, "INVALID_MAGIC", "Request magic expected");
@@ -57,16 +58,19 @@ impl Core {
             | Command::SubmitJobLowBg
             | Command::SubmitJobEpoch
             | Command::SubmitReduceJob
-            | Command::SubmitReduceJobBackground => return self.submit(id, p),
+            | Command::SubmitReduceJobBackground => return self.submit(id, p, backing),
             Command::WorkStatus
             | Command::WorkComplete
             | Command::WorkFail
             | Command::WorkException
             | Command::WorkData
-            | Command::WorkWarning => self.work_result(id, p),
+            | Command::WorkWarning => self.work_result(id, p, backing),
             Command::GetStatus => self.get_status(id, p.arg(0)),
             Command::GetStatusUnique => self.get_status_unique(id, p.arg(0)),
-            Command::EchoReq => self.peers.send(id, Command::EchoRes, &[p.data()]),
+            Command::EchoReq => {
+                self.peers
+                    .send_shared(id, Command::EchoRes, &[], backing.share(p.data()))
+            }
             Command::SetClientId => {
                 if let Some(s) = self.peers.get_mut(id) {
                     let v = p.arg(0);
@@ -230,7 +234,7 @@ impl Core {
     }
 
     /// Work results from a worker: checked against the holder, forwarded to attached clients.
-    fn work_result(&mut self, id: ConnId, p: &Packet<'_>) {
+    fn work_result(&mut self, id: ConnId, p: &Packet<'_>, backing: Backing<'_>) {
         let cmd = p.command;
         let raw_handle = p.arg(0);
         let handle = wire::until_nul(raw_handle);
@@ -263,17 +267,16 @@ impl Core {
             job.numerator = admin::atoi(p.arg(1)) as u32;
             job.denominator = admin::atoi(p.arg(2)) as u32;
         }
+        // The payload is taken out of the frame once and shared by every client's queue.
+        let data = cmd.has_data().then(|| backing.share(p.data()));
         // Most recently attached client first, as gearmand.
         for &c in job.clients.iter().rev() {
-            match cmd {
-                Command::WorkException => {
-                    if self.peers.get(c).is_some_and(|s| s.exceptions) {
-                        self.peers.send(c, cmd, &[raw_handle, p.data()]);
-                    } else {
-                        self.peers.send(c, Command::WorkFail, &[handle]);
-                    }
+            match (cmd, &data) {
+                (Command::WorkException, _) if !self.peers.get(c).is_some_and(|s| s.exceptions) => {
+                    self.peers.send(c, Command::WorkFail, &[handle]);
                 }
-                _ => self.peers.send(c, cmd, p.args()),
+                (_, Some(data)) => self.peers.send_shared(c, cmd, &[raw_handle], data.clone()),
+                (_, None) => self.peers.send(c, cmd, p.args()),
             }
         }
         if matches!(

@@ -20,6 +20,7 @@ use super::config::Config;
 use super::core::{Core, Verdict};
 use super::framing::{self, Step};
 use super::model::{ConnId, JobId};
+use super::wire::Backing;
 use crate::protocol::Limits;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -94,7 +95,7 @@ impl CoreDriver {
         if buf.is_empty() {
             return DriverStep::NeedMore;
         }
-        match framing::handle_front(&mut self.core, id, buf, &self.limits) {
+        match framing::handle_front(&mut self.core, id, buf, Backing::BORROWED, &self.limits) {
             Step::Handled {
                 used,
                 verdict: Verdict::Keep,
@@ -104,7 +105,7 @@ impl CoreDriver {
                 ..
             }
             | Step::Fatal { .. } => DriverStep::Close,
-            Step::NeedMore(_) => DriverStep::NeedMore,
+            Step::NeedMore => DriverStep::NeedMore,
         }
     }
 
@@ -114,11 +115,7 @@ impl CoreDriver {
             return out;
         }
         match self.core.peers.get_mut(id) {
-            Some(s) => {
-                let out = s.out.as_slice().to_vec();
-                s.out.consume(out.len());
-                out
-            }
+            Some(s) => s.out.take_vec(),
             None => Vec::new(),
         }
     }
@@ -133,7 +130,7 @@ impl CoreDriver {
 
     fn close(&mut self, id: ConnId) {
         if let Some(s) = self.core.disconnect(id) {
-            self.closed_output.insert(id, s.out.as_slice().to_vec());
+            self.closed_output.insert(id, s.out.to_vec());
         }
         self.core.peers.release(id);
         self.inputs[id] = None;

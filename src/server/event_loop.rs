@@ -1,12 +1,14 @@
 //! The single mio event loop: accept, read and decode, hand frames to the core, then flush
 //! every connection with new output once per loop iteration.
 
+use super::busy_poll::BusyPoll;
 use super::config::Config;
 use super::core::{Core, Verdict};
 use super::framing::{self, Step};
 use super::handle::{Controller, Flags, ServerHandle};
 use super::log;
 use super::model::ConnId;
+use super::wire::Backing;
 use crate::net::listener::{self, KeepaliveParams};
 use crate::net::{Connection, Fill};
 use crate::protocol::packet::HEADER_LEN;
@@ -30,13 +32,13 @@ const READ_BATCH: usize = 256 << 10;
 /// (smaller) backlog limit; this cap catches output that other connections produce for it
 /// (forwarded work results) when it never reads them.
 const MIN_PENDING_CAP: usize = 128 << 20;
+/// Input buffer capacity a busy connection keeps across sweeps.
+const KEEP_INPUT: usize = 256 << 10;
 /// How often idle connections give back their buffers.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 struct Conn {
     c: Connection,
-    /// Bytes the decoder still needs for the frame at the front of the input.
-    want: usize,
     /// Output over the backlog limit: input is not read until it drains.
     paused: bool,
     /// The peer closed its side.
@@ -61,8 +63,8 @@ pub struct Server {
     max_backlog: usize,
     /// Pending output beyond which a connection that does not read is dropped.
     max_pending: usize,
-    /// How long to keep polling without sleeping after a round that handled events.
-    busy_poll: Duration,
+    /// Whether and how long to look for more without sleeping after a round that handled events.
+    busy_poll: BusyPoll,
     dirty: Vec<ConnId>,
     resume: Vec<ConnId>,
     /// Connections that stopped reading at `READ_BATCH` with input still waiting.
@@ -124,7 +126,7 @@ impl Server {
             keepalive,
             max_backlog: config.max_output_backlog,
             max_pending: MIN_PENDING_CAP.max(config.max_packet_size as usize + HEADER_LEN),
-            busy_poll: config.busy_poll,
+            busy_poll: BusyPoll::new(config.busy_poll),
             dirty: Vec::new(),
             resume: Vec::new(),
             ready: Vec::new(),
@@ -165,7 +167,8 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP_EVERY;
-        let mut busy_until = Instant::now();
+        // The previous round handled events: the next one may be a peer's reply.
+        let mut after_busy = false;
         loop {
             if self.flags.shutdown.load(Ordering::SeqCst) {
                 return Ok(());
@@ -191,10 +194,13 @@ impl Server {
             };
             // Right after a busy round, look again without sleeping for a short while: the
             // peer's next request usually follows within microseconds, and catching it here
-            // saves the sleep and wake-up that dominate a request/response round trip.
+            // saves the sleep and wake-up that dominate a request/response round trip. The
+            // spin adapts to what it catches (see `BusyPoll`).
+            let scored = after_busy && !timeout.is_zero();
             let mut polled = false;
-            if busy_until > now && !timeout.is_zero() {
-                while Instant::now() < busy_until {
+            if scored {
+                let until = now + self.busy_poll.budget();
+                while Instant::now() < until {
                     match self.poll.poll(&mut events, Some(Duration::ZERO)) {
                         Ok(()) if !events.is_empty() => {
                             polled = true;
@@ -213,9 +219,11 @@ impl Server {
                     Err(e) => return Err(e),
                 }
             }
-            if !events.is_empty() {
-                busy_until = Instant::now() + self.busy_poll;
+            if scored {
+                let gap = (!events.is_empty()).then(|| now.elapsed());
+                self.busy_poll.observe(gap);
             }
+            after_busy = !events.is_empty();
             for ev in events.iter() {
                 let token = ev.token();
                 if token == WAKER {
@@ -289,7 +297,6 @@ impl Server {
             };
             let conn = Conn {
                 c,
-                want: 0,
                 paused: false,
                 eof: false,
                 closing: false,
@@ -304,35 +311,46 @@ impl Server {
         }
     }
 
-    /// Reads from a connection and processes its frames, batch by batch.
+    /// Reads from a connection and processes its frames, batch by batch: after `READ_BATCH`
+    /// bytes (or one frame larger than that) it yields to the others and continues in the
+    /// next round.
     fn serve(&mut self, id: ConnId, short_read_drains: bool) {
-        let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
-            return;
-        };
-        if conn.paused || conn.closing {
-            return;
+        let mut budget = READ_BATCH;
+        if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+            conn.last_active = Instant::now();
         }
-        conn.last_active = Instant::now();
-        // A frame larger than the batch is still read in one go.
-        let limit = READ_BATCH.max(conn.want);
-        let fill = conn.c.fill_bounded(conn.want, limit, short_read_drains);
-        if !self.process(id) {
-            return;
-        }
-        match fill {
-            Ok(Fill::More(_)) => {
-                if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
-                    if !conn.ready {
-                        conn.ready = true;
-                        self.ready.push(id);
-                    }
-                }
+        loop {
+            let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) else {
+                return;
+            };
+            if conn.paused || conn.closing {
+                return;
             }
-            Ok(Fill::Drained(_)) => {}
-            Ok(Fill::Closed(_)) => self.end_of_input(id),
-            Err(e) => {
-                log::info(format_args!("connection {id}: {e}"));
-                self.close(id);
+            let limits = &self.limits;
+            let fill = conn.c.fill_bounded(budget, short_read_drains, |buf| {
+                framing::missing(buf, limits)
+            });
+            if !self.process(id) {
+                return;
+            }
+            match fill {
+                // The frame at the front completed and was handled: read on.
+                Ok(Fill::More(n)) if n < budget => budget -= n,
+                Ok(Fill::More(_)) => {
+                    if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.as_mut()) {
+                        if !conn.ready {
+                            conn.ready = true;
+                            self.ready.push(id);
+                        }
+                    }
+                    return;
+                }
+                Ok(Fill::Drained(_)) => return,
+                Ok(Fill::Closed(_)) => return self.end_of_input(id),
+                Err(e) => {
+                    log::info(format_args!("connection {id}: {e}"));
+                    return self.close(id);
+                }
             }
         }
     }
@@ -355,16 +373,27 @@ impl Server {
         loop {
             let buf = conn.c.input.as_slice();
             if buf.is_empty() {
-                conn.want = 0;
                 return true;
             }
-            let (verdict, used) = match framing::handle_front(&mut self.core, id, buf, &self.limits)
-            {
-                Step::Handled { used, verdict } => (verdict, used),
-                Step::NeedMore(n) => {
-                    conn.want = n;
-                    return true;
+            // A frame with a large payload leaves the input as a shared slice, which the core
+            // keeps (job data) or forwards (results) without copying; others are handled in
+            // place.
+            let step = match framing::large_frame(buf, &self.limits) {
+                Some(len) => {
+                    let frame = conn.c.input.split_frame(len);
+                    let backing = Backing::shared(&frame);
+                    match framing::handle_front(&mut self.core, id, &frame, backing, &self.limits) {
+                        Step::Handled { verdict, .. } => Step::Handled { used: 0, verdict },
+                        other => other,
+                    }
                 }
+                None => {
+                    framing::handle_front(&mut self.core, id, buf, Backing::BORROWED, &self.limits)
+                }
+            };
+            let (verdict, used) = match step {
+                Step::Handled { used, verdict } => (verdict, used),
+                Step::NeedMore => return true,
                 Step::Fatal { replied } => {
                     if replied {
                         self.close_after_flush(id);
@@ -485,12 +514,15 @@ impl Server {
         }
     }
 
-    /// Gives back the buffers of connections idle since the last sweep.
+    /// Gives back the buffers of connections idle since the last sweep, and the input buffers
+    /// that a large frame left behind on busy ones (they are reused frame after frame while
+    /// large payloads keep coming, and the next one after a sweep makes a new allocation).
     fn sweep(&mut self, now: Instant) {
         self.core.shrink();
         for (id, slot) in self.conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             if now.duration_since(conn.last_active) < SWEEP_EVERY {
+                conn.c.input.shrink_if_idle(KEEP_INPUT);
                 continue;
             }
             conn.c.input.shrink_if_idle(0);

@@ -1,4 +1,5 @@
-//! The server's log: level-filtered lines to stderr, a file (reopened on SIGHUP) or nowhere.
+//! The server's log: level-filtered lines to stderr, a file (reopened on SIGHUP) or nowhere,
+//! and with `--syslog` also to syslog(3) (ident `gearmand`, facility LOG_USER, as gearmand).
 
 use super::config::Verbose;
 use std::fmt;
@@ -19,12 +20,14 @@ struct Logger {
     level: Verbose,
     target: LogTarget,
     file: Option<File>,
+    syslog: bool,
 }
 
 static LOGGER: Mutex<Logger> = Mutex::new(Logger {
     level: Verbose::Error,
     target: LogTarget::Stderr,
     file: None,
+    syslog: false,
 });
 
 fn open(path: &PathBuf) -> io::Result<File> {
@@ -42,6 +45,33 @@ pub fn init(level: Verbose, target: LogTarget) -> io::Result<()> {
     l.target = target;
     l.file = file;
     Ok(())
+}
+
+/// Also sends every line that passes the level to syslog(3).
+pub fn enable_syslog() {
+    // SAFETY: the ident is a static C string, as openlog keeps the pointer.
+    unsafe {
+        libc::openlog(
+            c"gearmand".as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            libc::LOG_USER,
+        )
+    };
+    LOGGER.lock().unwrap_or_else(|e| e.into_inner()).syslog = true;
+}
+
+/// The syslog priority of a gearmand level.
+fn syslog_priority(level: Verbose) -> libc::c_int {
+    match level {
+        Verbose::Fatal => libc::LOG_EMERG,
+        Verbose::Alert => libc::LOG_ALERT,
+        Verbose::Critical => libc::LOG_CRIT,
+        Verbose::Error => libc::LOG_ERR,
+        Verbose::Warning => libc::LOG_WARNING,
+        Verbose::Notice => libc::LOG_NOTICE,
+        Verbose::Info => libc::LOG_INFO,
+        Verbose::Debug => libc::LOG_DEBUG,
+    }
 }
 
 /// Reopens the log file (after rotation); a failure keeps the old file.
@@ -64,6 +94,13 @@ pub fn log(level: Verbose, args: fmt::Arguments<'_>) {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let line = format!("{secs} {:>7} {args}\n", level.name());
+    if l.syslog {
+        let text = format!("{args}").replace('\0', " ");
+        if let Ok(c) = std::ffi::CString::new(text) {
+            // SAFETY: a constant "%s" format with one NUL-terminated string argument.
+            unsafe { libc::syslog(syslog_priority(level), c"%s".as_ptr(), c.as_ptr()) };
+        }
+    }
     match l.target {
         LogTarget::Stderr => {
             let _ = io::stderr().write_all(line.as_bytes());

@@ -20,6 +20,7 @@
 
 mod admin;
 mod assign;
+mod busy_poll;
 pub mod cli;
 pub mod config;
 mod core;
@@ -30,6 +31,8 @@ mod framing;
 mod handle;
 pub mod log;
 mod model;
+pub mod notify;
+pub mod privileges;
 mod submit;
 mod wire;
 

@@ -1,6 +1,7 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
-use crate::net::Buffer;
+use crate::net::OutQueue;
+use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -60,7 +61,9 @@ pub struct Job {
     pub func: FuncId,
     pub unique: Box<[u8]>,
     pub key: UniqueKey,
-    pub data: Vec<u8>,
+    /// The payload: a slice of the buffer the submission was read into (large payloads) or
+    /// a copy (small ones); JOB_ASSIGN and the unique `-` index share it.
+    pub data: Bytes,
     pub reducer: Option<Box<[u8]>>,
     pub priority: Priority,
     /// Some background submission owns this job: it lives on without attached clients.
@@ -103,7 +106,8 @@ pub struct Function {
     /// `maxqueue` limits per priority; 0 or less = unlimited.
     pub max_queue: [i64; 3],
     pub by_unique: HashMap<Box<[u8]>, JobId>,
-    pub by_data: HashMap<Vec<u8>, JobId>,
+    /// Jobs submitted with the unique `-`, by payload (the key shares the job's data).
+    pub by_data: HashMap<Bytes, JobId>,
 }
 
 impl Function {
@@ -147,8 +151,8 @@ pub struct Held {
 /// A connected peer: client, worker, admin or all of these at once.
 #[derive(Debug)]
 pub struct Session {
-    /// Output waiting to be written; the event loop swaps it into the socket's buffer to flush.
-    pub out: Buffer,
+    /// Output waiting to be written; the event loop swaps it into the socket's queue to flush.
+    pub out: OutQueue,
     pub fd: i32,
     pub ip: String,
     /// Connection order, for the `workers` listing (newest first).
@@ -172,7 +176,7 @@ pub struct Session {
 impl Session {
     pub fn new(fd: i32, ip: String, seq: u64, exceptions: bool) -> Session {
         Session {
-            out: Buffer::new(),
+            out: OutQueue::new(),
             fd,
             ip,
             seq,

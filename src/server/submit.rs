@@ -2,7 +2,7 @@
 
 use super::core::{Core, Verdict};
 use super::model::{ConnId, Job, JobId, Priority, UniqueKey};
-use super::wire::{self, Num};
+use super::wire::{self, Backing, Num};
 use crate::protocol::{Command, Packet};
 use std::collections::hash_map::Entry;
 
@@ -24,7 +24,7 @@ struct Kind<'a> {
 }
 
 impl Core {
-    pub fn submit(&mut self, id: ConnId, p: &Packet<'_>) -> Verdict {
+    pub fn submit(&mut self, id: ConnId, p: &Packet<'_>, backing: Backing<'_>) -> Verdict {
         let (name, unique, data) = (p.arg(0), p.arg(1), p.data());
         let kind = match p.command {
             Command::SubmitJob => Kind::fg(Priority::Normal),
@@ -91,12 +91,13 @@ impl Core {
         handle.extend_from_slice(Num::new(job_id).bytes());
         let now = unix_now();
         let when = if kind.when > now { kind.when } else { 0 };
+        let data = backing.share(data);
         let job = Job {
             handle: handle.into(),
             func,
             unique: unique.into(),
             key,
-            data: data.to_vec(),
+            data: data.clone(),
             reducer: kind.reducer.map(Into::into),
             priority: kind.priority,
             background: kind.background,
@@ -117,7 +118,7 @@ impl Core {
                 f.by_unique.insert(unique.into(), job_id);
             }
             UniqueKey::Data => {
-                f.by_data.insert(data.to_vec(), job_id);
+                f.by_data.insert(data, job_id);
             }
         }
         f.total += 1;

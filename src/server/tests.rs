@@ -3,6 +3,7 @@
 use super::config::Config;
 use super::core::Core;
 use super::model::ConnId;
+use super::wire::Backing;
 use crate::protocol::admin::{parse, tokenize};
 use crate::protocol::{decode_packet, encode, Command, Decoded, Limits, Magic};
 
@@ -17,7 +18,7 @@ fn send(core: &mut Core, id: ConnId, cmd: Command, args: &[&[u8]]) {
     let bytes = encode(Magic::Request, cmd, args);
     match decode_packet(&bytes, &Limits::default()) {
         Ok(Decoded::Complete(p, _)) => {
-            core.packet(id, &p);
+            core.packet(id, &p, Backing::BORROWED);
         }
         other => panic!("{other:?}"),
     }
@@ -26,9 +27,7 @@ fn send(core: &mut Core, id: ConnId, cmd: Command, args: &[&[u8]]) {
 /// Every packet queued to `id` since the last call, as (command, args).
 fn recv(core: &mut Core, id: ConnId) -> Vec<(Command, Vec<Vec<u8>>)> {
     let s = core.peers.get_mut(id).unwrap();
-    let bytes = s.out.as_slice().to_vec();
-    let n = bytes.len();
-    s.out.consume(n);
+    let bytes = s.out.take_vec();
     let mut out = Vec::new();
     let mut rest = &bytes[..];
     while !rest.is_empty() {
@@ -47,10 +46,7 @@ fn admin(core: &mut Core, id: ConnId, line: &str) -> String {
     let tokens = tokenize(line.as_bytes()).unwrap();
     core.admin(id, parse(&tokens));
     let s = core.peers.get_mut(id).unwrap();
-    let text = String::from_utf8(s.out.as_slice().to_vec()).unwrap();
-    let n = s.out.len();
-    s.out.consume(n);
-    text
+    String::from_utf8(s.out.take_vec()).unwrap()
 }
 
 fn submit(
