@@ -127,7 +127,7 @@ fn configured_spin() -> Duration {
 /// catching it without sleeping saves the sleep and wake-up that dominate a small request's
 /// round trip. When replies take longer (a light load, a remote server, a slow worker) the
 /// look only burns CPU, so every miss doubles the number of waits that go straight to sleep
-/// (up to [`MAX_SKIP`]) and a hit resets that: a spinner keeps spinning only while spinning
+/// (up to 64) and a hit resets that: a spinner keeps spinning only while spinning
 /// pays. Objects in non-blocking mode never spin.
 #[derive(Debug, Clone)]
 pub struct Spin {
