@@ -16,13 +16,19 @@ fn programs() -> &'static BTreeMap<String, PathBuf> {
 
 /// The same programs built with AddressSanitizer and UBSan: run with our library they check
 /// its memory handling (double or foreign frees, overflows, leaks of the do() results the
-/// programs free) on every path the programs take.
+/// programs free) on every path the programs take. Undefined behaviour is not recoverable in
+/// these builds (`-fno-sanitize-recover`): a UBSan finding ends the program with an error
+/// instead of a line on stderr the comparison would not see.
 fn asan_programs() -> &'static BTreeMap<String, PathBuf> {
     static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
     BUILT.get_or_init(|| {
         build_programs(
             "cprog-asan",
-            &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"],
+            &[
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                "-fno-omit-frame-pointer",
+            ],
         )
     })
 }
@@ -82,9 +88,16 @@ struct Run {
 }
 
 impl Run {
+    /// Exit 0 and no sanitizer report on stderr (a report that did not end the program, e.g.
+    /// a recoverable UBSan finding, still fails the run).
     fn ok(&self) -> bool {
-        self.code == Some(0)
+        self.code == Some(0) && !sanitizer_report(&self.stderr)
     }
+}
+
+/// Whether a program's stderr holds an ASan, LSan or UBSan report.
+fn sanitizer_report(stderr: &str) -> bool {
+    stderr.contains("runtime error:") || stderr.contains("Sanitizer")
 }
 
 /// Which `libgearman.so.8` the dynamic linker resolves for `exe` under `libdir`.
@@ -123,6 +136,7 @@ fn run_program(exe: &Path, libdir: &Path, server_bin: &Path) -> Run {
         .arg(server.port.to_string())
         .arg(dead_port.to_string())
         .env("LD_LIBRARY_PATH", libdir)
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         .env_remove("GEARMAN_SERVERS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -302,4 +316,46 @@ fn our_library_under_asan_matches_reference() {
             server.display()
         ),
     );
+}
+
+/// The ASan/UBSan builds fail a run on undefined behaviour: a program with a signed overflow,
+/// built with the same flags, does not pass as `ok`.
+#[test]
+fn a_ubsan_finding_fails_the_run() {
+    let dir = scratch_dir("ubsan-self-test");
+    let src = dir.join("overflow.c");
+    std::fs::write(
+        &src,
+        "#include <limits.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
+         int main(int argc, char **argv) {\n  (void)argv;\n  int x = INT_MAX - 1 + argc;\n  \
+         x += argc; /* overflows */\n  printf(\"%d\\n\", x);\n  return 0;\n}\n",
+    )
+    .expect("write");
+    let exe = dir.join("overflow");
+    let out = Command::new("cc")
+        .args([
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-o",
+        ])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("cc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&exe)
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        .output()
+        .expect("run");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.ok(), "a UBSan finding passed: {run:?}");
+    assert!(run.stderr.contains("runtime error:"), "{run:?}");
 }
