@@ -1,7 +1,7 @@
 //! Assignment order (spec §3.4) and the NOOP wake-up rules (spec §3.5).
 mod common;
 
-use common::proto::{cmd::*, h, server, show, QUIET};
+use common::proto::{cmd::*, h, server, show};
 use common::Conn;
 use std::time::Duration;
 
