@@ -4,6 +4,8 @@
  *   library_cpu PORT client N RATE     submits N foreground jobs (gearman_client_do), paced
  *                                      at RATE jobs/s (0: as fast as they complete), then
  *                                      prints its CPU time and the rate reached
+ *   library_cpu PORT tasks N           N foreground jobs as add_task + run_tasks in batches
+ *                                      of 1000 (pipelined), as fast as they complete
  *
  * Compiled against the libgearman-1.0 headers and linked by soname, so LD_LIBRARY_PATH picks
  * the library measured (bench/library_cpu.sh drives it). */
@@ -66,6 +68,24 @@ int main(int argc, char **argv)
     gearman_client_add_server(c, "127.0.0.1", port);
     char payload[16] = "0123456789abcdef";
     double t0 = now(), c0 = cpu_us();
+    if (strcmp(argv[2], "tasks") == 0) {
+        for (long done = 0; done < n; done += 1000) {
+            for (long i = 0; i < 1000 && done + i < n; i++) {
+                gearman_return_t rc;
+                gearman_client_add_task(c, NULL, NULL, "cpu_echo", NULL, payload, sizeof payload, &rc);
+            }
+            if (gearman_client_run_tasks(c) != GEARMAN_SUCCESS) {
+                fprintf(stderr, "run_tasks: %s\n", gearman_client_error(c));
+                return 1;
+            }
+            gearman_client_task_free_all(c);
+        }
+        double dt = now() - t0;
+        printf("tasks jobs=%ld rate=%.0f/s cpu_us_per_job=%.2f\n", n, (double)n / dt,
+               (cpu_us() - c0) / (double)n);
+        gearman_client_free(c);
+        return 0;
+    }
     for (long i = 0; i < n; i++) {
         if (rate > 0) {
             double due = t0 + (double)i / rate, left = due - now();

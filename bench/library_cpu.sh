@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CPU time per job of a libgearman.so.8 in one client and one worker (bench/library_cpu.c),
-# at a light steady load (RATE jobs/s, default 500) and at full speed.
+# at a light steady load (RATE jobs/s of gearman_client_do, default 500), at full speed with
+# gearman_client_do, and at full speed with pipelined add_task + run_tasks.
 #
 #   LIBDIR   directory holding the libgearman.so.8 measured (default: the system one)
 #   SERVER   job server started as `$SERVER -p PORT -L 127.0.0.1` (default /usr/sbin/gearmand)
@@ -37,6 +38,13 @@ for load in "$rate" 0; do
     client=$(LD_LIBRARY_PATH=$libdir "$work/library_cpu" "$port" client "$jobs" "$load")
     wait "$wpid"
     wpid=
-    label=$([ "$load" = 0 ] && echo "full load" || echo "$load jobs/s")
+    label=$([ "$load" = 0 ] && echo "full load, do" || echo "$load jobs/s, do")
     echo "$label: $client | $(cat "$work/worker.out")"
 done
+LD_LIBRARY_PATH=$libdir "$work/library_cpu" "$port" worker "$jobs" >"$work/worker.out" &
+wpid=$!
+sleep 0.2
+client=$(LD_LIBRARY_PATH=$libdir "$work/library_cpu" "$port" tasks "$jobs")
+wait "$wpid"
+wpid=
+echo "full load, tasks: $client | $(cat "$work/worker.out")"

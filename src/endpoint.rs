@@ -1,11 +1,230 @@
-//! What a [`Client`](crate::Client) and a [`Worker`](crate::Worker) share: libgearman 1.1.20's
-//! argument limits, and the order in which it checks them.
+//! What a [`Client`](crate::Client) and a [`Worker`](crate::Worker) share: their [`Settings`]
+//! (timeout, namespace, identifier, remembered server options, error slot), the request/reply
+//! rounds both make with every server (echo, server options), and libgearman 1.1.20's argument
+//! limits with the order in which it checks them.
 //!
 //! Every check here looks at lengths only, so a caller holding a pointer and a length (the C
 //! layer) can run it before the bytes are read: a length that lies about its buffer (e.g.
 //! `gearman_worker_echo(w, "abc", GEARMAN_MAX_ECHO_SIZE + 1)`) is refused, never read.
 
-use crate::error::{Error, ReturnCode};
+use crate::error::{Error, ErrorState, ReturnCode};
+use crate::net::Reply;
+use std::time::Duration;
+
+/// The settings and the error slot of a client or a worker.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Per-wait timeout in ms (negative: infinite).
+    timeout_ms: i32,
+    /// The namespace followed by one NUL (so C can be handed a string), or None.
+    namespace: Option<Vec<u8>>,
+    /// Sent with SET_CLIENT_ID first on every new connection.
+    identifier: Option<Vec<u8>>,
+    /// Replayed with OPTION_REQ on every new connection.
+    server_options: Vec<Vec<u8>>,
+    /// `gearman_*_error()`, `_error_code()`, `_errno()`.
+    pub(crate) error: ErrorState,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timeout_ms: -1,
+            namespace: None,
+            identifier: None,
+            server_options: Vec::new(),
+            error: ErrorState::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Per-wait timeout in ms; −1 (any negative) = infinite, 0 = fail any wait at once.
+    pub fn timeout(&self) -> i32 {
+        self.timeout_ms
+    }
+
+    /// Sets the per-wait timeout in ms.
+    pub fn set_timeout(&mut self, ms: i32) {
+        self.timeout_ms = ms;
+    }
+
+    /// The timeout of one wait (None: forever).
+    pub fn wait_timeout(&self) -> Option<Duration> {
+        crate::net::poll::timeout_from_ms(self.timeout_ms)
+    }
+
+    /// The namespace prefix, if any.
+    pub fn namespace(&self) -> Option<&[u8]> {
+        self.namespace.as_deref().map(|n| &n[..n.len() - 1])
+    }
+
+    /// The namespace followed by a NUL (for C callers), if any.
+    pub fn namespace_with_nul(&self) -> Option<&[u8]> {
+        self.namespace.as_deref()
+    }
+
+    /// Sets (or with None removes) the namespace prefix.
+    pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
+        self.namespace = namespace.map(|n| {
+            let mut v = Vec::with_capacity(n.len() + 1);
+            v.extend_from_slice(n);
+            v.push(0);
+            v
+        });
+    }
+
+    /// `name` with the namespace in front (what is sent and dispatched).
+    pub fn prefixed(&self, name: &[u8]) -> Vec<u8> {
+        let mut full = self.namespace().unwrap_or_default().to_vec();
+        full.extend_from_slice(name);
+        full
+    }
+
+    /// The identifier sent with SET_CLIENT_ID, if any.
+    pub fn identifier(&self) -> Option<&[u8]> {
+        self.identifier.as_deref()
+    }
+
+    /// Validates and stores an identifier (`op` names the call in the error).
+    pub fn remember_identifier(&mut self, id: &[u8], op: &str) -> Result<(), Error> {
+        validate_identifier(id, op)?;
+        self.identifier = Some(id.to_vec());
+        Ok(())
+    }
+
+    /// Removes the identifier.
+    pub fn clear_identifier(&mut self) {
+        self.identifier = None;
+    }
+
+    /// Server options replayed on every new connection.
+    pub fn server_options(&self) -> &[Vec<u8>] {
+        &self.server_options
+    }
+
+    /// Remembers a server option every server accepted (once).
+    pub fn remember_option(&mut self, option: &[u8]) {
+        if !self.server_options.iter().any(|o| o == option) {
+            self.server_options.push(option.to_vec());
+        }
+    }
+
+    /// Records `e` in the error slot and returns it.
+    pub fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        self.error.record(&e);
+        Err(e)
+    }
+}
+
+/// The accessors a client and a worker share, delegating to their `settings` field.
+macro_rules! settings_accessors {
+    () => {
+        /// Per-wait timeout in ms; −1 (any negative) = infinite, 0 = fail any wait at once.
+        pub fn timeout(&self) -> i32 {
+            self.settings.timeout()
+        }
+
+        pub(crate) fn wait_timeout(&self) -> Option<std::time::Duration> {
+            self.settings.wait_timeout()
+        }
+
+        /// The namespace prefix, if any.
+        pub fn namespace(&self) -> Option<&[u8]> {
+            self.settings.namespace()
+        }
+
+        /// Sets (or with None removes) the prefix of function names from now on.
+        pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
+            self.settings.set_namespace(namespace);
+        }
+
+        /// The identifier sent with SET_CLIENT_ID, if any.
+        pub fn identifier(&self) -> Option<&[u8]> {
+            self.settings.identifier()
+        }
+
+        /// Removes the identifier (new connections send none).
+        pub fn clear_identifier(&mut self) {
+            self.settings.clear_identifier();
+        }
+
+        /// Server options remembered for replay on every new connection.
+        pub fn server_options(&self) -> &[Vec<u8>] {
+            self.settings.server_options()
+        }
+
+        /// The settings shared with the other side (see [`crate::endpoint::Settings`]).
+        pub fn settings(&self) -> &crate::endpoint::Settings {
+            &self.settings
+        }
+
+        /// The error slot (`gearman_*_error`, `_error_code`, `_errno`).
+        pub fn error_state(&self) -> &crate::error::ErrorState {
+            &self.settings.error
+        }
+
+        /// The error slot, writable (the C layer resets it like libgearman).
+        pub fn error_state_mut(&mut self) -> &mut crate::error::ErrorState {
+            &mut self.settings.error
+        }
+
+        /// Records `e` in the error slot and returns it.
+        pub(crate) fn fail<T>(&mut self, e: crate::error::Error) -> Result<T, crate::error::Error> {
+            self.settings.fail(e)
+        }
+    };
+}
+pub(crate) use settings_accessors;
+
+/// ECHO_REQ to each of `servers` in turn through `ask` (which sends the request to server `i`
+/// and returns its ECHO_RES); every answer must carry `data` back. Stops at the first failure.
+pub(crate) fn echo_each(
+    op: &str,
+    servers: usize,
+    data: &[u8],
+    mut ask: impl FnMut(usize) -> Result<Reply, Error>,
+) -> Result<(), Error> {
+    for si in 0..servers {
+        let reply = ask(si)?;
+        if reply.arg(0) != data {
+            return Err(Error::new(
+                ReturnCode::EchoDataCorruption,
+                op,
+                "echo data did not match",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// OPTION_REQ to each of `servers` in turn through `ask` (which returns the server's OPTION_RES
+/// or ERROR); an ERROR is the failure its text names (INVALID_SERVER_OPTION for unknown text).
+pub(crate) fn option_each(
+    op: &str,
+    servers: usize,
+    mut ask: impl FnMut(usize) -> Result<Reply, Error>,
+) -> Result<(), Error> {
+    for si in 0..servers {
+        let reply = ask(si)?;
+        if reply.command == crate::protocol::Command::Error {
+            return Err(server_error(op, &reply, ReturnCode::InvalidServerOption));
+        }
+    }
+    Ok(())
+}
+
+/// The error a server's ERROR reply (`CODE\0text`) stands for; `unknown` when the code text
+/// names no code.
+pub(crate) fn server_error(op: &str, reply: &Reply, unknown: ReturnCode) -> Error {
+    let code = ReturnCode::from_server_text(reply.arg(0)).unwrap_or(unknown);
+    let text = format!(
+        "{}:{}",
+        String::from_utf8_lossy(reply.arg(0)),
+        String::from_utf8_lossy(reply.arg(1))
+    );
+    Error::new(code, op, text)
+}
 
 /// Longest function name, namespace not counted (`GEARMAN_FUNCTION_MAX_SIZE`).
 pub const MAX_FUNCTION_NAME: usize = 512;

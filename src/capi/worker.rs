@@ -413,9 +413,7 @@ fn clone_impl(src: &WorkerImpl) -> Option<WorkerImpl> {
     let core = &mut imp.core;
     core.set_non_blocking(src.core.non_blocking());
     core.set_grab_mode(src.core.grab_mode());
-    // Copied as they are (the public setters couple timeout and TIMEOUT_RETURN).
-    core.timeout_ms = src.core.timeout();
-    core.timeout_return = src.core.timeout_return();
+    core.set_timeout_raw(src.core.timeout(), src.core.timeout_return());
     if let Some(id) = src.core.identifier() {
         core.remember_identifier(id).ok()?;
     }

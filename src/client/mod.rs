@@ -55,11 +55,11 @@ pub use run::{EventKind, TaskEvent};
 pub use sync::{JobStatus, UniqueStatus};
 pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 
-use crate::error::{Error, ErrorState, ReturnCode};
+use crate::endpoint::Settings;
+use crate::error::{Error, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
 use conn::ServerConn;
 use std::collections::VecDeque;
-use std::time::Duration;
 use task::Tasks;
 
 pub use crate::endpoint::{MAX_FUNCTION_NAME, MAX_IDENTIFIER};
@@ -130,11 +130,7 @@ pub struct Client {
     stash: VecDeque<(u64, crate::net::Reply)>,
     options: ClientOptions,
     exceptions: bool,
-    timeout_ms: i32,
-    namespace: Option<Vec<u8>>,
-    identifier: Option<Vec<u8>>,
-    server_options: Vec<Vec<u8>>,
-    error: ErrorState,
+    settings: Settings,
     /// How the blocking run loop waits (off in non-blocking mode).
     spin: crate::net::poll::Spin,
 }
@@ -160,11 +156,7 @@ impl Client {
             stash: VecDeque::new(),
             options: ClientOptions::default(),
             exceptions: false,
-            timeout_ms: -1,
-            namespace: None,
-            identifier: None,
-            server_options: Vec::new(),
-            error: ErrorState::default(),
+            settings: Settings::default(),
             spin: crate::net::poll::Spin::new(),
         }
     }
@@ -189,10 +181,7 @@ impl Client {
                 self.push_server(a);
                 Ok(())
             }
-            Err(e) => {
-                self.error.record(&e);
-                Err(e)
-            }
+            Err(e) => self.fail(e),
         }
     }
 
@@ -263,60 +252,16 @@ impl Client {
         });
     }
 
-    /// Per-wait timeout in ms; −1 (any negative) = infinite, 0 = fail any wait at once.
-    pub fn timeout(&self) -> i32 {
-        self.timeout_ms
-    }
+    crate::endpoint::settings_accessors!();
 
     /// Sets the per-wait timeout in ms (−1 = infinite, 0 = fail any wait at once).
     pub fn set_timeout(&mut self, ms: i32) {
-        self.timeout_ms = ms;
-    }
-
-    pub(crate) fn wait_timeout(&self) -> Option<Duration> {
-        crate::net::poll::timeout_from_ms(self.timeout_ms)
-    }
-
-    /// The namespace prefix, if any.
-    pub fn namespace(&self) -> Option<&[u8]> {
-        self.namespace.as_deref()
-    }
-
-    /// Sets (or with None removes) the prefix put in front of every function name submitted
-    /// from now on.
-    pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
-        self.namespace = namespace.map(<[u8]>::to_vec);
-    }
-
-    /// The identifier sent with SET_CLIENT_ID, if any.
-    pub fn identifier(&self) -> Option<&[u8]> {
-        self.identifier.as_deref()
+        self.settings.set_timeout(ms);
     }
 
     /// True once the "exceptions" server option was accepted by every server.
     pub fn exceptions_enabled(&self) -> bool {
         self.exceptions
-    }
-
-    /// Server options remembered for replay on every new connection.
-    pub fn server_options(&self) -> &[Vec<u8>] {
-        &self.server_options
-    }
-
-    /// The error slot (`gearman_client_error`, `_error_code`, `_errno`).
-    pub fn error_state(&self) -> &ErrorState {
-        &self.error
-    }
-
-    /// The error slot, writable (the C layer resets it like libgearman).
-    pub fn error_state_mut(&mut self) -> &mut ErrorState {
-        &mut self.error
-    }
-
-    /// Records `e` in the error slot and returns it.
-    pub(crate) fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
-        self.error.record(&e);
-        Err(e)
     }
 
     // ----- tasks -----
@@ -346,8 +291,7 @@ impl Client {
         if let Err(e) = self.check_submission(t.function, t.unique, t.workload.len()) {
             return self.fail(e);
         }
-        let mut function = self.namespace.clone().unwrap_or_default();
-        function.extend_from_slice(t.function);
+        let function = self.settings.prefixed(t.function);
         let unique = unique::choose(t.unique, &t.workload);
         let task = task::Task::new(t.request, t.mode, t.kind, function, unique, t.workload);
         Ok(self.insert(task))
@@ -367,7 +311,7 @@ impl Client {
         const OP: &str = "gearman_client_add_task";
         crate::endpoint::check_function_name(OP, function.len())?;
         check_unique_len(OP, unique.map_or(0, <[u8]>::len))?;
-        let namespace = self.namespace.as_ref().map_or(0, Vec::len);
+        let namespace = self.namespace().map_or(0, <[u8]>::len);
         let unique_len = unique::sent_len(unique);
         crate::endpoint::check_packet(OP, &[namespace + function.len(), unique_len], workload_len)
     }

@@ -124,7 +124,7 @@ impl Client {
         if let Some(ev) = self.current {
             return Ok(Some(ev));
         }
-        self.error.reset();
+        self.settings.error.reset();
         for s in &mut self.servers {
             s.failed = false;
             s.connect_error = None;
@@ -234,10 +234,10 @@ impl Client {
         }
         s.reset();
         s.link.start_connect()?;
-        if let Some(id) = &self.identifier {
+        if let Some(id) = self.settings.identifier() {
             s.link.queue(Command::SetClientId, &[id]);
         }
-        for opt in &self.server_options {
+        for opt in self.settings.server_options() {
             s.link.queue(Command::OptionReq, &[opt]);
             s.option_replies += 1;
         }

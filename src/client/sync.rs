@@ -5,7 +5,9 @@
 use super::run::TaskEvent;
 use super::task::{Mode, Priority, Request, TaskId, TaskKind};
 use super::{Client, NewTask};
-use crate::endpoint::{check_request, validate_identifier, ECHO_LIMIT, OPTION_LIMIT};
+use crate::endpoint::{
+    check_request, echo_each, option_each, server_error, ECHO_LIMIT, OPTION_LIMIT,
+};
 use crate::error::{Error, ReturnCode};
 use crate::net::{LinkState, Reply};
 use crate::protocol::Command;
@@ -105,7 +107,7 @@ impl Client {
         unique: Option<&[u8]>,
         workload: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_task_with(NewTask {
             request: Request::Job {
                 priority,
@@ -128,7 +130,7 @@ impl Client {
             // The error slot shows "GEARMAN_WORK_EXCEPTION" as in libgearman; the returned
             // error carries the worker's exception text.
             ReturnCode::WorkException => {
-                self.error.set_code(ReturnCode::WorkException);
+                self.settings.error.set_code(ReturnCode::WorkException);
                 let text = String::from_utf8_lossy(task.exception().unwrap_or(b"")).into_owned();
                 Err(Error::with_message(ReturnCode::WorkException, text))
             }
@@ -177,7 +179,7 @@ impl Client {
         unique: Option<&[u8]>,
         workload: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_task_with(NewTask {
             request,
             function,
@@ -203,7 +205,7 @@ impl Client {
     /// Asks the server for a job's status (GET_STATUS). An unknown handle answers
     /// `known == false`.
     pub fn job_status(&mut self, handle: &[u8]) -> Result<JobStatus, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_status_task(handle, Mode::Collect);
         let run = self.run_until(id);
         let task = self.free_task(id);
@@ -222,7 +224,7 @@ impl Client {
 
     /// Asks the server for the status of the job with `unique` (GET_STATUS_UNIQUE).
     pub fn unique_status(&mut self, unique: &[u8]) -> Result<UniqueStatus, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_status_unique_task(unique, Mode::Collect)?;
         let run = self.run_until(id);
         let task = self.free_task(id);
@@ -244,53 +246,29 @@ impl Client {
     /// non-blocking client). Fails at the first server that fails.
     pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_echo(Some(data.len()))?;
-        for si in 0..self.servers.len() {
-            let r = self
-                .exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
-                .and_then(|reply| {
-                    if reply.arg(0) == data {
-                        Ok(())
-                    } else {
-                        Err(Error::new(
-                            ReturnCode::EchoDataCorruption,
-                            "gearman_client_echo",
-                            "echo data did not match",
-                        ))
-                    }
-                });
-            if let Err(e) = r {
-                return self.fail(e);
-            }
-        }
-        Ok(())
+        let servers = self.servers.len();
+        let r = echo_each("gearman_client_echo", servers, data, |si| {
+            self.exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
+        });
+        r.or_else(|e| self.fail(e))
     }
 
     /// The checks of `echo` that look at lengths only (servers, payload present and not
     /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
     /// and records a failure. `len` None: no payload at all (C's NULL pointer).
     pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.error.reset();
-        let r = check_request(
-            "gearman_client_echo",
-            "workload",
-            self.servers.len(),
-            len,
-            ECHO_LIMIT,
-        );
-        r.or_else(|e| self.fail(e))
+        self.settings.error.reset();
+        let servers = self.servers.len();
+        check_request("gearman_client_echo", "workload", servers, len, ECHO_LIMIT)
+            .or_else(|e| self.fail(e))
     }
 
     /// The checks of `set_server_option` that look at lengths only, as [`Client::check_echo`].
     pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.error.reset();
-        let r = check_request(
-            "gearman_client_set_server_option",
-            "option",
-            self.servers.len(),
-            len,
-            OPTION_LIMIT,
-        );
-        r.or_else(|e| self.fail(e))
+        self.settings.error.reset();
+        let servers = self.servers.len();
+        let op = "gearman_client_set_server_option";
+        check_request(op, "option", servers, len, OPTION_LIMIT).or_else(|e| self.fail(e))
     }
 
     /// Sends OPTION_REQ to every server; on success remembers it (replayed on every new
@@ -298,28 +276,16 @@ impl Client {
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
         const OP: &str = "gearman_client_set_server_option";
         self.check_server_option(Some(option.len()))?;
-        for si in 0..self.servers.len() {
-            let r = self.exchange(si, Command::OptionReq, &[option], |c| {
+        let servers = self.servers.len();
+        let r = option_each(OP, servers, |si| {
+            self.exchange(si, Command::OptionReq, &[option], |c| {
                 c == Command::OptionRes || c == Command::Error
-            });
-            match r {
-                Ok(reply) if reply.command == Command::Error => {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::InvalidServerOption);
-                    let text = format!(
-                        "{}:{}",
-                        String::from_utf8_lossy(reply.arg(0)),
-                        String::from_utf8_lossy(reply.arg(1))
-                    );
-                    return self.fail(Error::new(code, OP, text));
-                }
-                Ok(_) => {}
-                Err(e) => return self.fail(e),
-            }
+            })
+        });
+        if let Err(e) = r {
+            return self.fail(e);
         }
-        if !self.server_options.iter().any(|o| o == option) {
-            self.server_options.push(option.to_vec());
-        }
+        self.settings.remember_option(option);
         if option == b"exceptions" {
             self.exceptions = true;
         }
@@ -335,21 +301,14 @@ impl Client {
     /// accepts that from the worker holding the job, so it answers JOB_NOT_FOUND.
     pub fn cancel_job(&mut self, handle: &[u8]) -> Result<(), Error> {
         const OP: &str = "gearman_client_cancel_job";
-        self.error.reset();
+        self.settings.error.reset();
         if self.servers.is_empty() {
             return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
         }
         for si in 0..self.servers.len() {
             match self.exchange(si, Command::WorkFail, &[handle], |_| true) {
                 Ok(reply) if reply.command == Command::Error => {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::ServerError);
-                    let text = format!(
-                        "{}:{}",
-                        String::from_utf8_lossy(reply.arg(0)),
-                        String::from_utf8_lossy(reply.arg(1))
-                    );
-                    return self.fail(Error::new(code, OP, text));
+                    return self.fail(server_error(OP, &reply, ReturnCode::ServerError));
                 }
                 Ok(_) => {}
                 Err(e) => return self.fail(e),
@@ -361,19 +320,16 @@ impl Client {
     /// Stores an identifier without sending it now (new connections send it first); for
     /// copying settings, e.g. `gearman_client_clone`. Same validation as `set_identifier`.
     pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        validate_identifier(id, "gearman_client_set_identifier")?;
-        self.identifier = Some(id.to_vec());
-        Ok(())
+        self.settings
+            .remember_identifier(id, "gearman_client_set_identifier")
     }
 
     /// Validates and stores the client identifier, then sends SET_CLIENT_ID to every server
     /// (send failures are ignored). New connections send it before anything else.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_client_set_identifier";
-        if let Err(e) = validate_identifier(id, OP) {
+        if let Err(e) = self.remember_identifier(id) {
             return self.fail(e);
         }
-        self.identifier = Some(id.to_vec());
         let timeout = self.wait_timeout();
         for si in 0..self.servers.len() {
             let s = &mut self.servers[si];

@@ -33,7 +33,7 @@ impl Worker {
     /// worker waits for them (bounded by the timeout). A server never reached so far makes
     /// the call fail with COULD_NOT_CONNECT, as in libgearman.
     pub fn grab_job(&mut self, sleep: bool) -> Result<Job, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         match self.grab_inner(sleep) {
             Ok(j) => Ok(j),
             Err(e) => self.fail(e),
@@ -162,10 +162,10 @@ impl Worker {
         s.retry_at = None;
         s.backoff = FIRST_BACKOFF;
         s.last_error = None;
-        if let Some(id) = &self.identifier {
+        if let Some(id) = self.settings.identifier() {
             s.link.queue(Command::SetClientId, &[id]);
         }
-        for opt in &self.server_options {
+        for opt in self.settings.server_options() {
             s.link.queue(Command::OptionReq, &[opt]);
             s.option_replies += 1;
         }

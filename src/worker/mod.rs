@@ -37,7 +37,9 @@ pub mod registry;
 pub use job::{Job, JobContext, Outcome};
 pub use registry::{Callback, FunctionEntry, Registry, WorkResult};
 
-use crate::error::{Error, ErrorState, ReturnCode};
+use crate::endpoint::{check_request, echo_each, option_each, server_error, Settings};
+use crate::endpoint::{ECHO_LIMIT, OPTION_LIMIT};
+use crate::error::{Error, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
 use crate::net::wake::WakePipe;
 use crate::net::Link;
@@ -154,11 +156,7 @@ pub struct Worker {
     pub(crate) non_blocking: bool,
     pub(crate) grab: GrabMode,
     pub(crate) timeout_return: bool,
-    pub(crate) timeout_ms: i32,
-    namespace: Option<Vec<u8>>,
-    pub(crate) identifier: Option<Vec<u8>>,
-    pub(crate) server_options: Vec<Vec<u8>>,
-    pub(crate) error: ErrorState,
+    pub(crate) settings: Settings,
     pub(crate) wake: WakePipe,
     /// Server index tried first by the next grab (the one that gave the last job).
     pub(crate) resume: usize,
@@ -187,11 +185,7 @@ impl Worker {
             non_blocking: false,
             grab: GrabMode::All,
             timeout_return: false,
-            timeout_ms: -1,
-            namespace: None,
-            identifier: None,
-            server_options: Vec::new(),
-            error: ErrorState::default(),
+            settings: Settings::default(),
             wake,
             resume: 0,
             spin: crate::net::poll::Spin::new(),
@@ -205,11 +199,6 @@ impl Worker {
             w.add_servers(&list)?;
         }
         Ok(w)
-    }
-
-    pub(crate) fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
-        self.error.record(&e);
-        Err(e)
     }
 
     // ----- servers -----
@@ -281,15 +270,12 @@ impl Worker {
 
     // ----- settings -----
 
-    /// Per-wait timeout in ms (−1 infinite).
-    pub fn timeout(&self) -> i32 {
-        self.timeout_ms
-    }
+    crate::endpoint::settings_accessors!();
 
     /// Sets the timeout and turns on "timeout return": `work` then returns TIMEOUT after
     /// `ms` without a job.
     pub fn set_timeout(&mut self, ms: i32) {
-        self.timeout_ms = ms;
+        self.settings.set_timeout(ms);
         self.timeout_return = true;
     }
 
@@ -298,7 +284,7 @@ impl Worker {
     pub fn set_timeout_return(&mut self, on: bool) {
         self.timeout_return = on;
         if !on {
-            self.timeout_ms = WAIT_TIMEOUT_MS;
+            self.settings.set_timeout(WAIT_TIMEOUT_MS);
         }
     }
 
@@ -333,42 +319,17 @@ impl Worker {
         self.grab = mode;
     }
 
-    /// The namespace prefix for new registrations, if any.
-    pub fn namespace(&self) -> Option<&[u8]> {
-        self.namespace.as_deref()
-    }
-
-    /// Prefix for functions registered from now on.
-    pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
-        self.namespace = namespace.map(<[u8]>::to_vec);
-    }
-
-    /// The identifier sent with SET_CLIENT_ID, if any.
-    pub fn identifier(&self) -> Option<&[u8]> {
-        self.identifier.as_deref()
-    }
-
     /// Stores an identifier without sending it now (new connections send it first), e.g. for
     /// `gearman_worker_clone` or the IDENTIFIER option. Validated like `set_identifier`.
     pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        crate::endpoint::validate_identifier(id, "gearman_worker_set_identifier")?;
-        self.identifier = Some(id.to_vec());
-        Ok(())
+        self.settings
+            .remember_identifier(id, "gearman_worker_set_identifier")
     }
 
-    /// Removes the identifier (new connections send none).
-    pub fn clear_identifier(&mut self) {
-        self.identifier = None;
-    }
-
-    /// The error slot (`gearman_worker_error`, `_errno`).
-    pub fn error_state(&self) -> &ErrorState {
-        &self.error
-    }
-
-    /// The error slot, writable.
-    pub fn error_state_mut(&mut self) -> &mut ErrorState {
-        &mut self.error
+    /// Copies a timeout as it is (the public setters couple timeout and TIMEOUT_RETURN).
+    pub fn set_timeout_raw(&mut self, ms: i32, timeout_return: bool) {
+        self.settings.set_timeout(ms);
+        self.timeout_return = timeout_return;
     }
 
     /// Read and write descriptors of the wake-up pipe (`gearman_worker_id`).
@@ -407,8 +368,7 @@ impl Worker {
         {
             return self.fail(e);
         }
-        let mut full_name = self.namespace.clone().unwrap_or_default();
-        full_name.extend_from_slice(name);
+        let full_name = self.settings.prefixed(name);
         self.registry.add(FunctionEntry {
             full_name,
             name: name.to_vec(),
@@ -461,75 +421,54 @@ impl Worker {
 
     /// Sends ECHO_REQ to every server and checks each answer.
     pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_worker_echo";
         self.check_echo(Some(data.len()))?;
-        for si in 0..self.servers.len() {
-            let r = self.exchange(si, Command::EchoReq, &[data], Command::EchoRes);
-            match r {
-                Ok(reply) if reply.arg(0) == data => {}
-                Ok(_) => {
-                    return self.fail(Error::new(
-                        ReturnCode::EchoDataCorruption,
-                        OP,
-                        "echo data did not match",
-                    ))
-                }
-                Err(e) => return self.fail(e),
-            }
-        }
-        Ok(())
+        let servers = self.servers.len();
+        let r = echo_each("gearman_worker_echo", servers, data, |si| {
+            self.exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
+        });
+        r.or_else(|e| self.fail(e))
     }
 
     /// The checks of `echo` that look at lengths only (servers, payload present and not
     /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
     /// and records a failure. `len` None: no payload at all (C's NULL pointer).
     pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.error.reset();
-        let r = crate::endpoint::check_request(
-            "gearman_worker_echo",
-            "workload",
-            self.servers.len(),
-            len,
-            crate::endpoint::ECHO_LIMIT,
-        );
-        r.or_else(|e| self.fail(e))
+        self.settings.error.reset();
+        let servers = self.servers.len();
+        check_request("gearman_worker_echo", "workload", servers, len, ECHO_LIMIT)
+            .or_else(|e| self.fail(e))
     }
 
     /// The checks of `set_server_option` that look at lengths only, as [`Worker::check_echo`].
     pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.error.reset();
-        let r = crate::endpoint::check_request(
-            "gearman_worker_set_server_option",
-            "option",
-            self.servers.len(),
-            len,
-            crate::endpoint::OPTION_LIMIT,
-        );
-        r.or_else(|e| self.fail(e))
+        self.settings.error.reset();
+        let servers = self.servers.len();
+        let op = "gearman_worker_set_server_option";
+        check_request(op, "option", servers, len, OPTION_LIMIT).or_else(|e| self.fail(e))
     }
 
     /// Sends OPTION_REQ to every server; remembered and replayed on reconnects on success.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
         self.check_server_option(Some(option.len()))?;
-        for si in 0..self.servers.len() {
-            match self.exchange(si, Command::OptionReq, &[option], Command::OptionRes) {
-                Ok(_) => {}
-                Err(e) => return self.fail(e),
-            }
+        let servers = self.servers.len();
+        let r = option_each("gearman_worker_set_server_option", servers, |si| {
+            self.exchange(si, Command::OptionReq, &[option], |c| {
+                c == Command::OptionRes || c == Command::Error
+            })
+        });
+        if let Err(e) = r {
+            return self.fail(e);
         }
-        if !self.server_options.iter().any(|o| o == option) {
-            self.server_options.push(option.to_vec());
-        }
+        self.settings.remember_option(option);
         Ok(())
     }
 
     /// Validates and stores the identifier, and sends SET_CLIENT_ID to every server now
     /// (failures ignored); new connections send it first.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        if let Err(e) = crate::endpoint::validate_identifier(id, "gearman_worker_set_identifier") {
+        if let Err(e) = self.remember_identifier(id) {
             return self.fail(e);
         }
-        self.identifier = Some(id.to_vec());
         let timeout = self.wait_timeout();
         for si in 0..self.servers.len() {
             if self.servers[si].link.is_connected() {
@@ -545,17 +484,14 @@ impl Worker {
         Ok(())
     }
 
-    pub(crate) fn wait_timeout(&self) -> Option<Duration> {
-        crate::net::poll::timeout_from_ms(self.timeout_ms)
-    }
-
-    /// One blocking request/reply with server `si`; NOOPs and preamble replies are skipped.
+    /// One blocking request/reply with server `si`: replies owed to the connection preamble,
+    /// NOOPs and anything else not accepted by `want` are skipped.
     fn exchange(
         &mut self,
         si: usize,
         command: Command,
         args: &[&[u8]],
-        want: Command,
+        want: impl Fn(Command) -> bool,
     ) -> Result<crate::net::Reply, Error> {
         if !self.servers[si].link.is_connected() {
             self.connect(si)?;
@@ -571,23 +507,10 @@ impl Worker {
                     && matches!(reply.command, Command::OptionRes | Command::Error);
                 if preamble {
                     s.option_replies -= 1;
-                    continue;
-                }
-                if reply.command == want {
+                } else if want(reply.command) {
                     return Ok(reply);
-                }
-                if reply.command == Command::Error {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::ServerError);
-                    return Err(Error::new(
-                        code,
-                        "exchange",
-                        format!(
-                            "{}:{}",
-                            String::from_utf8_lossy(reply.arg(0)),
-                            String::from_utf8_lossy(reply.arg(1))
-                        ),
-                    ));
+                } else if reply.command == Command::Error {
+                    return Err(server_error("exchange", &reply, ReturnCode::ServerError));
                 }
             }
         })();
