@@ -1,4 +1,4 @@
-//! The admin text protocol, byte for byte as gearmand 1.1.20 answers it (spec §2.1-§2.3).
+//! The admin text protocol, byte for byte as gearmand 1.1.20 answers it.
 mod common;
 
 use common::proto::{assert_listing, cmd::*, function_line, listing_lines, server, QUIET};

@@ -1,4 +1,4 @@
-//! gearmand 1.1.20 bugs that our server fixes (spec §3.16, "fix").
+//! gearmand 1.1.20 bugs that our server fixes.
 //!
 //! Each test asserts the buggy 1.1.20 behaviour when run against another gearmand
 //! (`GEARMAND_BIN=/usr/sbin/gearmand`), proving the bug exists there, and the fixed

@@ -1,4 +1,4 @@
-//! Assignment order (spec §3.4) and the NOOP wake-up rules (spec §3.5).
+//! Assignment order and the NOOP wake-up rules.
 mod common;
 
 use common::proto::{cmd::*, h, server, show};

@@ -1,4 +1,5 @@
-//! How the C layer presents the core's error state (spec §4).
+//! How the C layer presents the core's error state (libgearman 1.1.20's error model: a code, a
+//! message in its `func(CODE) detail -> where` shape, a saved errno, and a log callback).
 //!
 //! There is one error model: [`crate::error::ErrorState`] (code, NUL-terminated message, errno,
 //! pending log lines), owned by the core's `Client` and `Worker`. This module only converts codes
@@ -6,7 +7,7 @@
 
 use std::ffi::{c_void, CString};
 
-use super::callbacks::{callback, gearman_log_fn, LogFn};
+use super::callbacks::{callback, gearman_log_fn};
 use super::enums::{gearman_verbose_t, RawVerbose};
 use super::return_code::GearmanReturn;
 use crate::error::{ErrorState, ReturnCode};
@@ -69,7 +70,7 @@ impl LogSettings {
         }
         let entries = state.take_log_entries();
         // SAFETY: signature guaranteed by the caller.
-        let Some(f) = (unsafe { callback::<_, LogFn>(self.function) }) else {
+        let Some(f) = (unsafe { callback(self.function) }) else {
             return;
         };
         for (code, message) in entries {

@@ -6,7 +6,7 @@
 
 use std::os::raw::{c_char, c_uint};
 
-use super::boundary;
+use super::boundary::entry;
 
 /// Every return code of libgearman 1.1.20, with upstream's values.
 #[repr(C)]
@@ -171,7 +171,9 @@ pub fn name(rc: GearmanReturn) -> &'static str {
 /// Always safe to call: `rc` may be any integer; the result is never NULL and never freed.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_strerror(rc: GearmanReturn) -> *const c_char {
-    boundary::guard_ptr(|| name_bytes(rc).as_ptr().cast::<c_char>())
+    entry!(std::ptr::null(), {
+        name_bytes(rc).as_ptr().cast::<c_char>()
+    })
 }
 
 #[cfg(test)]
