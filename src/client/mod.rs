@@ -522,12 +522,12 @@ mod tests {
         c.add_server("127.0.0.1", 4730).expect("add_server");
         c.set_non_blocking(true);
         c.add_server("127.0.0.1", 4731).expect("add_server");
-        assert!(!c.spin.will_spin());
-        assert!(c.servers.iter().all(|s| !s.link.spins()));
+        assert!(!c.spin.is_enabled());
+        assert!(c.servers.iter().all(|s| !s.link.spin_enabled()));
         c.set_non_blocking(false);
         assert_eq!(
-            c.servers.iter().all(|s| s.link.spins()),
-            c.spin.will_spin(),
+            c.servers.iter().all(|s| s.link.spin_enabled()),
+            c.spin.is_enabled(),
             "blocking again: spinning follows GEARMAN_BUSY_POLL_US"
         );
     }

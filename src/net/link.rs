@@ -117,9 +117,9 @@ impl Link {
         self.spin.set_enabled(on);
     }
 
-    /// Whether the next blocking wait spins first.
-    pub fn spins(&self) -> bool {
-        self.spin.will_spin()
+    /// Whether the blocking waits may spin (see [`Spin::is_enabled`]).
+    pub fn spin_enabled(&self) -> bool {
+        self.spin.is_enabled()
     }
 
     /// Time since bytes last arrived on this connection (or since it was made).
