@@ -4,6 +4,9 @@
 //! Usage: load PORT SCENARIO N [ARG]
 //!   echo N           one connection, N sequential ECHO round trips
 //!   bg N C           C connections submit N background jobs in total, 100 in flight each
+//!   bgseq N C        the same, one at a time: each connection waits for JOB_CREATED
+//!   bguniq N C       bgseq with a distinct unique per job, as libgearman sends (gearmand's
+//!                    postgres queue refuses a second job with an empty unique)
 //!   drain N W        W workers GRAB_JOB/WORK_COMPLETE until N queued jobs are done
 //!   fg N C           C clients each run sequential foreground jobs (N in total) against
 //!                    4 workers that sleep with PRE_SLEEP and are woken by NOOP
@@ -187,13 +190,14 @@ fn echo(port: u16, n: usize) {
 }
 
 /// Submits `n` background jobs on one connection with `window` in flight.
-fn submit_bg(port: u16, n: usize, window: usize) {
+fn submit_bg(port: u16, n: usize, window: usize, uniques: Option<usize>) {
     let mut c = Conn::new(port);
     let mut sent = 0;
     let mut got = 0;
     while got < n {
         while sent < n && sent - got < window {
-            c.put(SUBMIT_JOB_BG, &[FUNC, b"", DATA]);
+            let unique = uniques.map_or(String::new(), |t| format!("{}-{t}-{sent}", std::process::id()));
+            c.put(SUBMIT_JOB_BG, &[FUNC, unique.as_bytes(), DATA]);
             sent += 1;
         }
         c.flush();
@@ -202,10 +206,10 @@ fn submit_bg(port: u16, n: usize, window: usize) {
     }
 }
 
-fn bg(port: u16, n: usize, conns: usize) {
+fn bg(port: u16, n: usize, conns: usize, window: usize, uniques: bool) {
     let per = n / conns;
     let hs: Vec<_> = (0..conns)
-        .map(|_| std::thread::spawn(move || submit_bg(port, per, 100)))
+        .map(|t| std::thread::spawn(move || submit_bg(port, per, window, uniques.then_some(t))))
         .collect();
     for h in hs {
         h.join().unwrap();
@@ -288,7 +292,7 @@ fn paced(port: u16, n: usize, rate: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: load PORT echo|bg|drain|fg|pipe|paced N [ARG]");
+        eprintln!("usage: load PORT echo|bg|bgseq|bguniq|drain|fg|pipe|paced N [ARG]");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().expect("port");
@@ -298,7 +302,9 @@ fn main() {
     let t = Instant::now();
     match scenario {
         "echo" => echo(port, n),
-        "bg" => bg(port, n, arg),
+        "bg" => bg(port, n, arg, 100, false),
+        "bgseq" => bg(port, n, arg, 1, false),
+        "bguniq" => bg(port, n, arg, 1, true),
         "drain" => drain(port, n, arg),
         "fg" => fg(port, n, arg, 1),
         "pipe" => fg(port, n, 1, 100),

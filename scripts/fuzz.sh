@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-25}"
-targets="${FUZZ_TARGETS:-decode admin session}"
+targets="${FUZZ_TARGETS:-decode admin session http}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"

@@ -74,6 +74,37 @@ shlibdeps() {
   (cd "$d" && dpkg-shlibdeps -O "${abs[@]}" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
 }
 
+# gearmand(8), made from `gearmand --help` so that it lists exactly the options the binary has.
+manpage() { # GEARMAND
+  local help
+  help=$("$1" --help | sed -e '1,/^General options:/d' -e 's/\\/\\e/g' -e "s/^[.']/\\\\\&&/")
+  cat <<MAN
+.TH GEARMAND 8 "" "gearman-rs $version" "System Administration"
+.SH NAME
+gearmand \- Gearman job server (gearman-rs, compatible with gearmand 1.1.20)
+.SH SYNOPSIS
+.B gearmand
+[\fIOPTIONS\fR]
+.SH DESCRIPTION
+gearmand hands jobs submitted by Gearman clients to workers that registered the function,
+and returns their results. It speaks the wire and admin protocols of gearmand 1.1.20, so
+existing clients, workers and tools (gearman, gearadmin) work with it unchanged.
+Options may also be given in \fI/etc/gearmand.conf\fR (whitespace-separated, as on the
+command line); the packaged service reads \fBPARAMS\fR from
+\fI/etc/default/gearman-job-server\fR.
+.SH OPTIONS
+.nf
+$help
+.fi
+.SH SIGNALS
+SIGTERM and SIGINT stop at once; SIGUSR1 stops listening and exits when no job is left;
+SIGHUP reopens the log file.
+.SH SEE ALSO
+.BR gearman (1),
+.BR gearadmin (1)
+MAN
+}
+
 installed_size() { du -k -s --apparent-size --exclude=DEBIAN "$1" | cut -f1; }
 
 build() { # PKGDIR
@@ -186,6 +217,9 @@ srv_id=$(split_debug "$srv/usr/sbin/gearmand" bin "$stage/gearman-rs-job-server-
 install -m 644 packaging/gearman-job-server.service "$srv/lib/systemd/system/gearman-job-server.service"
 install -m 644 packaging/gearman-job-server.default "$srv/etc/default/gearman-job-server"
 install -m 644 packaging/gearman-job-server.logrotate "$srv/etc/logrotate.d/gearman-job-server"
+install -d "$srv/usr/share/man/man8"
+manpage "$rel/gearmand" | gzip -9n > "$srv/usr/share/man/man8/gearmand.8.gz"
+chmod 644 "$srv/usr/share/man/man8/gearmand.8.gz"
 docs "$srv" gearman-rs-job-server
 for s in postinst prerm postrm; do
   install -m 755 "packaging/debian/server.$s" "$srv/DEBIAN/$s"

@@ -38,3 +38,8 @@ fn admin_corpus() {
 fn session_corpus() {
     replay("session", checks::check_session);
 }
+
+#[test]
+fn http_corpus() {
+    replay("http", checks::check_http);
+}

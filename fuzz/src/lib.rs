@@ -344,3 +344,34 @@ fn check_admin_totals(server: &mut CoreDriver) {
         assert_eq!(total, jobs, "status totals {total}, jobs {jobs}");
     }
 }
+
+/// `-r http` codec: every prefix of `data` as the input of a fresh session. A prefix that holds
+/// a whole request yields the same submission as the full input; nothing panics; refusals are
+/// 4xx/5xx.
+pub fn check_http(data: &[u8]) {
+    use gearman::server::http::{HttpSession, Input};
+    let max_body = 1 << 16;
+    let full = HttpSession::default().input(data, max_body);
+    for n in 0..=data.len() {
+        let mut s = HttpSession::default();
+        match s.input(&data[..n], max_body) {
+            Input::Submit(sub) => {
+                assert!(sub.used <= n && !sub.function.is_empty());
+                assert!(sub.workload.len() <= sub.used);
+                assert_eq!(
+                    Input::Submit(sub.clone()),
+                    full,
+                    "prefix {n} decodes differently"
+                );
+                assert!(s.busy());
+                // Any response packet ends with at most one response.
+                let _ = s.packet(Command::JobCreated, &[b"H:x:1"]);
+                let _ = s.packet(Command::WorkComplete, &[b"H:x:1", &data[..n]]);
+                assert!(!s.busy());
+                break;
+            }
+            Input::Reject(r) => assert!((400..600).contains(&r.status), "{r:?}"),
+            Input::NeedMore { .. } => {}
+        }
+    }
+}

@@ -14,6 +14,16 @@ fn main() -> ExitCode {
             print!("{text}");
             return ExitCode::SUCCESS;
         }
+        Ok(Parsed::Dump(queue)) => {
+            let mut out = std::io::stdout().lock();
+            return match gearman::server::store::dump(&queue.backend, &mut out) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("gearmand: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Ok(Parsed::Run(o)) => o,
         Err(msg) => {
             eprintln!("gearmand: {msg}");
@@ -31,6 +41,10 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: Options) -> Result<(), String> {
+    // A file-size limit (RLIMIT_FSIZE) must fail the write (EFBIG: the submission gets
+    // QUEUE_ERROR), not kill the server.
+    // SAFETY: setting a signal's disposition to SIG_IGN touches no memory of ours.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     match opts.file_descriptors {
         Some(n) => set_nofile(n)?,
         // As gearmand 1.1.20: by default, as many descriptors as the user may have.
@@ -102,6 +116,9 @@ fn start(opts: &Options) -> Result<(Server, Option<PathBuf>), String> {
             account.name, account.uid, account.gid
         ));
     }
+    // As that user, so the queue's files belong to it; before the ready notification.
+    let mut server = server;
+    server.open_store().map_err(|e| e.to_string())?;
     Ok((server, opts.pid_file.clone()))
 }
 

@@ -340,7 +340,7 @@ mod tests {
             function: b"ns_fn".to_vec(),
             unique: b"u-1".to_vec(),
             reducer: Vec::new(),
-            workload: b"payload".to_vec(),
+            workload: b"payload".to_vec().into(),
             server: 99,
             generation: 1,
             finished: false,

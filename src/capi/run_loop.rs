@@ -198,18 +198,20 @@ unsafe fn collect(client: *mut ClientImpl, ev: TaskEvent) {
             let p = unsafe { c.alloc.copy(&data) };
             if p.is_null() {
                 if appends {
-                    t.append_result(&data);
+                    t.append_result(data);
                 }
             } else {
                 if appends {
                     // SAFETY: `p` holds `data.len()` bytes just copied.
-                    t.append_result(unsafe { std::slice::from_raw_parts(p.cast(), data.len()) });
+                    let received =
+                        unsafe { std::slice::from_raw_parts(p.cast::<u8>(), data.len()) };
+                    t.append_result(bytes::Bytes::copy_from_slice(received));
                 }
                 // SAFETY: from the allocator just above; released once.
                 unsafe { c.alloc.free(p) };
             }
         } else if appends {
-            t.append_result(&data);
+            t.append_result(data);
         }
     }
     c.core.complete_event();

@@ -159,7 +159,7 @@ impl TaskRef {
     pub fn take_data(&mut self) -> (*mut c_void, usize) {
         let (record, client) = self.split();
         let data = client.core.task_mut(record.id).and_then(Task::take_data);
-        let size = data.as_ref().map_or(0, Vec::len);
+        let size = data.as_ref().map_or(0, |d| d.len());
         let Some(data) = data.filter(|d| !d.is_empty()) else {
             return (std::ptr::null_mut(), size);
         };

@@ -8,6 +8,7 @@ use crate::error::{Error, ReturnCode};
 use crate::net::servers::atoi_bytes;
 use crate::net::Reply;
 use crate::protocol::Command;
+use bytes::Bytes;
 
 impl Client {
     /// Applies one reply; returns the event it produced for an event-mode task.
@@ -53,7 +54,8 @@ impl Client {
                 };
                 let mut payload = reply.take_data();
                 if reply.command == Command::WorkException {
-                    payload = super::task::nul_terminated(payload);
+                    // A copy with a NUL after the bytes (the allocation is kept by `Bytes`).
+                    payload = super::task::nul_terminated(payload.to_vec()).into();
                 }
                 let Some(t) = self.tasks.get_mut(id) else {
                     return Ok(None);
@@ -76,7 +78,7 @@ impl Client {
                     }
                     Command::WorkException => {
                         t.ret = ReturnCode::WorkException;
-                        t.exception = Some(super::task::nul_terminated(payload.clone()));
+                        t.exception = Some(super::task::nul_terminated(payload.to_vec()));
                         t.result = None;
                         (EventKind::Exception, true)
                     }
@@ -165,7 +167,7 @@ impl Client {
         &mut self,
         id: TaskId,
         kind: EventKind,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         terminal: bool,
     ) -> Option<TaskEvent> {
         let t = self.tasks.get_mut(id)?;
@@ -182,10 +184,7 @@ impl Client {
             }
             Mode::Collect => {
                 if let (EventKind::Data | EventKind::Complete, Some(d)) = (kind, data) {
-                    match &mut t.result {
-                        Some(r) => r.extend_from_slice(&d),
-                        None => t.result = Some(d),
-                    }
+                    t.append_result(d);
                 }
                 if terminal {
                     self.set_state(id, TaskState::Finished);

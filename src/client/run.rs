@@ -251,19 +251,23 @@ impl Client {
         };
         let command = t.request.command();
         match &t.request {
-            Request::Job { .. } => s
-                .link
-                .queue(command, &[&t.function, &t.unique, &t.workload]),
+            // The workload is written from the task's own buffer (writev), not copied.
+            Request::Job { .. } => {
+                s.link
+                    .queue_shared(command, &[&t.function, &t.unique], t.workload.clone())
+            }
             Request::Epoch { when } => {
                 let when = when.to_string();
-                s.link.queue(
+                s.link.queue_shared(
                     command,
-                    &[&t.function, &t.unique, when.as_bytes(), &t.workload],
+                    &[&t.function, &t.unique, when.as_bytes()],
+                    t.workload.clone(),
                 )
             }
-            Request::Reduce { reducer, .. } => s.link.queue(
+            Request::Reduce { reducer, .. } => s.link.queue_shared(
                 command,
-                &[&t.function, &t.unique, reducer, b"", &t.workload],
+                &[&t.function, &t.unique, reducer, b""],
+                t.workload.clone(),
             ),
             Request::Status | Request::StatusUnique => s.link.queue(command, &[&t.workload]),
         }

@@ -126,7 +126,8 @@ impl Client {
             return Err(Error::code_only(ReturnCode::UnknownState));
         };
         match task.return_code() {
-            ReturnCode::Success => Ok(task.take_result().unwrap_or_default()),
+            // The Rust API hands out a Vec: its one copy of the result.
+            ReturnCode::Success => Ok(task.take_result().map(Vec::from).unwrap_or_default()),
             // The error slot shows "GEARMAN_WORK_EXCEPTION" as in libgearman; the returned
             // error carries the worker's exception text.
             ReturnCode::WorkException => {

@@ -2,6 +2,7 @@
 
 use crate::error::ReturnCode;
 use crate::protocol::Command;
+use bytes::{Bytes, BytesMut};
 
 /// Identifies a task of one client. Stale ids (of freed tasks) are detected, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,7 +185,8 @@ pub struct Task {
     pub(crate) kind: TaskKind,
     pub(crate) function: Vec<u8>,
     pub(crate) unique: Vec<u8>,
-    pub(crate) workload: Vec<u8>,
+    /// Shared with the output queue while it is being sent (no copy).
+    pub(crate) workload: Bytes,
     pub(crate) handle: Vec<u8>,
     pub(crate) state: TaskState,
     /// Id of the server connection the request went to.
@@ -195,8 +197,9 @@ pub struct Task {
     pub(crate) denominator: u32,
     pub(crate) client_count: u32,
     pub(crate) ret: ReturnCode,
-    pub(crate) data: Option<Vec<u8>>,
-    pub(crate) result: Option<Vec<u8>>,
+    /// Slices of the buffers the replies were read into (large payloads are not copied).
+    pub(crate) data: Option<Bytes>,
+    pub(crate) result: Option<Bytes>,
     pub(crate) exception: Option<Vec<u8>>,
     /// Already sent again once after its connection broke before the server answered.
     pub(crate) resent: bool,
@@ -219,7 +222,7 @@ impl Task {
             kind,
             function,
             unique,
-            workload,
+            workload: Bytes::from(workload),
             handle: Vec::new(),
             state: TaskState::New,
             server: None,
@@ -289,7 +292,7 @@ impl Task {
     /// Replaces the workload of a task not yet submitted (`gearman_task_give_workload`).
     pub fn set_workload(&mut self, workload: Vec<u8>) {
         if self.state == TaskState::New {
-            self.workload = workload;
+            self.workload = Bytes::from(workload);
         }
     }
 
@@ -340,7 +343,7 @@ impl Task {
     }
 
     /// Detaches the payload of the current reply.
-    pub fn take_data(&mut self) -> Option<Vec<u8>> {
+    pub fn take_data(&mut self) -> Option<Bytes> {
         self.data.take()
     }
 
@@ -350,18 +353,22 @@ impl Task {
     }
 
     /// Takes the accumulated result.
-    pub fn take_result(&mut self) -> Option<Vec<u8>> {
+    pub fn take_result(&mut self) -> Option<Bytes> {
         self.result.take()
     }
 
-    /// Appends to the result (what a [`Mode::Collect`] task does with WORK_DATA and
-    /// WORK_COMPLETE payloads; a caller consuming the events of an event-mode task may
-    /// collect the same way).
-    pub fn append_result(&mut self, bytes: &[u8]) {
-        match &mut self.result {
-            Some(r) => r.extend_from_slice(bytes),
-            None => self.result = Some(bytes.to_vec()),
-        }
+    /// Appends a WORK_DATA / WORK_COMPLETE payload to the result: the first one is kept as
+    /// it arrived (a slice of the read buffer), later ones are appended to it. (What a
+    /// [`Mode::Collect`] task does; the C library's do action set collects the same way.)
+    pub(crate) fn append_result(&mut self, data: Bytes) {
+        self.result = Some(match self.result.take() {
+            None => data,
+            Some(r) => {
+                let mut all = r.try_into_mut().unwrap_or_else(|r| BytesMut::from(&r[..]));
+                all.extend_from_slice(&data);
+                all.freeze()
+            }
+        });
     }
 
     /// The WORK_EXCEPTION payload, if a non-empty one arrived.

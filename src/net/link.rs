@@ -4,14 +4,18 @@
 //! The socket is always non-blocking; "blocking" operations are loops of `poll` bounded by the
 //! caller's per-wait timeout, as in libgearman.
 
-use super::buffer::Buffer;
+use super::input::InputBuffer;
+use super::output::{OutQueue, SHARE_MIN};
 use super::poll::{poll_with, PollItem, Spin};
 use super::servers::ServerAddress;
 use crate::error::{Error, ReturnCode};
-use crate::protocol::packet::{decode_packet, DecodeError, Decoded, Limits, HEADER_LEN};
+use crate::protocol::packet::{
+    decode_header, decode_packet, DecodeError, Decoded, Limits, HEADER_LEN,
+};
 use crate::protocol::{Command, Magic};
+use bytes::Bytes;
 use mio::net::TcpStream;
-use std::io;
+use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -20,25 +24,30 @@ use std::time::{Duration, Instant};
 pub struct Reply {
     /// The packet type.
     pub command: Command,
-    /// The arguments in wire order (fields, then the data blob if the type has one).
-    pub args: Vec<Vec<u8>>,
+    /// The arguments in wire order (fields, then the data blob if the type has one). A large
+    /// packet's arguments are slices of the buffer it was read into (no copy).
+    pub args: Vec<Bytes>,
 }
 
 impl Reply {
     /// Argument `i`, or empty past the end.
     pub fn arg(&self, i: usize) -> &[u8] {
-        self.args.get(i).map_or(&[][..], |a| a.as_slice())
+        self.args.get(i).map_or(&[][..], |a| a)
     }
 
     /// Takes the data blob (the last argument) of types that carry one.
-    pub fn take_data(&mut self) -> Vec<u8> {
+    pub fn take_data(&mut self) -> Bytes {
         if self.command.has_data() {
             self.args.last_mut().map(std::mem::take).unwrap_or_default()
         } else {
-            Vec::new()
+            Bytes::new()
         }
     }
 }
+
+/// Replies whose payload is at least this large keep their arguments as slices of the input
+/// buffer; smaller ones are copied out, so a kept result never pins a whole read buffer.
+const SHARE_PAYLOAD: usize = 16 * 1024;
 
 /// Where a link is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +60,14 @@ pub enum LinkState {
     Connected,
 }
 
+fn header(command: Command, payload: usize) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&Magic::Request.bytes());
+    h[4..8].copy_from_slice(&(command as u32).to_be_bytes());
+    h[8..].copy_from_slice(&(payload as u32).to_be_bytes());
+    h
+}
+
 /// What the message of a timed-out wait says (libgearman's text).
 pub fn timeout_error(operation: &str, servers: usize, pipe: bool) -> Error {
     Error::new(
@@ -60,10 +77,12 @@ pub fn timeout_error(operation: &str, servers: usize, pipe: bool) -> Error {
     )
 }
 
-/// Bytes still missing for the packet at the front of `input`.
-fn need(input: &Buffer) -> usize {
-    match decode_packet(input.as_slice(), &LIMITS) {
-        Ok(Decoded::Partial(n)) => n,
+/// Bytes still missing for the packet at the front of `input` (0: complete or header not in).
+fn need(input: &[u8]) -> usize {
+    match decode_header(input, &LIMITS) {
+        Ok(Decoded::Complete((_, _, size), _)) => {
+            (HEADER_LEN + size as usize).saturating_sub(input.len())
+        }
         _ => 0,
     }
 }
@@ -76,8 +95,8 @@ pub struct Link {
     stream: Option<TcpStream>,
     state: LinkState,
     next_addr: usize,
-    input: Buffer,
-    output: Buffer,
+    input: InputBuffer,
+    output: OutQueue,
     /// The peer closed its side; packets still buffered may be read first.
     eof: bool,
     /// When bytes last arrived (or the connection was made).
@@ -85,9 +104,6 @@ pub struct Link {
     /// How the blocking operations wait (off for non-blocking owners).
     spin: Spin,
 }
-
-/// The free space `Buffer::read_from` always offers to one read.
-const SHORT_READ: usize = 64 * 1024;
 
 /// Decode limits for replies: the wire allows payloads up to 4 GiB.
 const LIMITS: Limits = Limits {
@@ -103,8 +119,8 @@ impl Link {
             stream: None,
             state: LinkState::Closed,
             next_addr: 0,
-            input: Buffer::new(),
-            output: Buffer::new(),
+            input: InputBuffer::new(),
+            output: OutQueue::new(),
             eof: false,
             last_input: Instant::now(),
             spin: Spin::new(),
@@ -152,8 +168,8 @@ impl Link {
         self.stream = None;
         self.state = LinkState::Closed;
         self.next_addr = 0;
-        self.input = Buffer::new();
-        self.output = Buffer::new();
+        self.input = InputBuffer::new();
+        self.output = OutQueue::new();
         self.eof = false;
     }
 
@@ -240,18 +256,106 @@ impl Link {
     pub fn queue(&mut self, command: Command, args: &[&[u8]]) {
         let payload: usize =
             args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
-        self.output.make_room(HEADER_LEN + payload);
-        self.output.extend_from_slice(&Magic::Request.bytes());
-        self.output
-            .extend_from_slice(&(command as u32).to_be_bytes());
-        self.output
-            .extend_from_slice(&(payload as u32).to_be_bytes());
+        self.output.extend_from_slice(&header(command, payload));
         for (i, a) in args.iter().enumerate() {
             if i > 0 {
                 self.output.extend_from_slice(&[0]);
             }
             self.output.extend_from_slice(a);
         }
+    }
+
+    /// Appends one request packet whose data blob is shared, not copied: the fields (each
+    /// ended by NUL) are copied, a large `data` is written from where it lies (writev).
+    pub fn queue_shared(&mut self, command: Command, fields: &[&[u8]], data: Bytes) {
+        let payload = fields.iter().map(|f| f.len() + 1).sum::<usize>() + data.len();
+        self.output.extend_from_slice(&header(command, payload));
+        for f in fields {
+            self.output.extend_from_slice(f);
+            self.output.extend_from_slice(&[0]);
+        }
+        self.output.push_shared(data);
+    }
+
+    /// Sends one request packet and everything queued before it, waiting with `timeout` per
+    /// wait. A large data blob (the last argument of a type that carries one) is written
+    /// straight from the caller's memory; only what a timed-out wait leaves unsent is copied
+    /// into the output buffer, so the stream stays whole.
+    pub fn send_blocking(
+        &mut self,
+        command: Command,
+        args: &[&[u8]],
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let data = match args.split_last() {
+            Some((data, fields)) if command.has_data() && data.len() >= SHARE_MIN => {
+                (*data, fields)
+            }
+            _ => {
+                self.queue(command, args);
+                return self.flush_blocking(timeout);
+            }
+        };
+        let (data, fields) = data;
+        self.flush_blocking(timeout)?;
+        let payload = fields.iter().map(|f| f.len() + 1).sum::<usize>() + data.len();
+        let mut head = header(command, payload).to_vec();
+        for f in fields {
+            head.extend_from_slice(f);
+            head.push(0);
+        }
+        let total = head.len() + data.len();
+        let mut sent = 0;
+        while sent < total {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(self.lost("send", "not connected"));
+            };
+            let written = if sent < head.len() {
+                stream.write_vectored(&[IoSlice::new(&head[sent..]), IoSlice::new(data)])
+            } else {
+                stream.write(&data[sent - head.len()..])
+            };
+            match written {
+                Ok(0) => return Err(self.lost("send", "write returned 0")),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = self.wait_writable(timeout) {
+                        // Keep the rest so that the packet is not cut short on the wire.
+                        if sent < head.len() {
+                            self.output.extend_from_slice(&head[sent..]);
+                            self.output.extend_from_slice(data);
+                        } else {
+                            self.output.extend_from_slice(&data[sent - head.len()..]);
+                        }
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    let err = Error::from_io("send", &e);
+                    self.close();
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the socket takes more output.
+    fn wait_writable(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        let fd = self
+            .fd()
+            .ok_or_else(|| self.lost("send", "not connected"))?;
+        let mut items = [PollItem::new(fd, false, true)];
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io("send", &e))?;
+        if n == 0 {
+            return Err(timeout_error("send", 1, false));
+        }
+        if items[0].got.error && !items[0].got.writable {
+            return Err(self.lost("send", "detected lost connection"));
+        }
+        Ok(())
     }
 
     /// Writes queued output until done or the socket would block. Ok(true) when all is sent.
@@ -265,7 +369,7 @@ impl Link {
         };
         while !self.output.is_empty() {
             match self.output.write_to(stream) {
-                Ok(0) => return Err(self.lost("send", "write returned 0")),
+                Ok((0, _)) => return Err(self.lost("send", "write returned 0")),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -293,18 +397,21 @@ impl Link {
         };
         let mut total = 0;
         loop {
-            let hint = need(&self.input);
-            match self.input.read_from(stream, hint) {
-                Ok(0) => {
+            // Reads are sized by the packet at the front: a large reply lands in one buffer
+            // of its size, and reading stops once it is complete (it is handed out as slices
+            // of that buffer before anything is read behind it).
+            let missing = need(self.input.as_slice());
+            match self.input.read_from(stream, missing) {
+                Ok((0, _)) => {
                     self.eof = true;
                     return Ok(total);
                 }
-                Ok(n) => {
+                Ok((n, offered)) => {
                     total += n;
                     self.last_input = Instant::now();
-                    // `read_from` offers at least SHORT_READ bytes: a shorter read drained
-                    // the socket, so skip the read that would only say EAGAIN.
-                    if n < SHORT_READ {
+                    // A read shorter than offered drained the socket: skip the read that would
+                    // only say EAGAIN.
+                    if n < offered || (missing > 0 && n >= missing) {
                         return Ok(total);
                     }
                 }
@@ -322,15 +429,33 @@ impl Link {
     /// The next complete packet already buffered; at EOF with nothing complete left:
     /// LOST_CONNECTION ("lost connection to server (EOF)"). Bad packets close the link.
     pub fn next_reply(&mut self) -> Result<Option<Reply>, Error> {
-        let decoded = decode_packet(self.input.as_slice(), &LIMITS);
+        let buf = self.input.as_slice();
+        let decoded = decode_packet(buf, &LIMITS);
         match decoded {
             Ok(Decoded::Complete(p, used)) => {
-                let reply = Reply {
-                    command: p.command,
-                    args: p.args().iter().map(|a| a.to_vec()).collect(),
-                };
                 let magic_ok = p.magic == Magic::Response;
-                self.input.consume(used);
+                let args = if used - HEADER_LEN >= SHARE_PAYLOAD {
+                    // Where each argument lies in the frame, then the frame as one slice.
+                    let base = buf.as_ptr() as usize;
+                    let at: Vec<(usize, usize)> = p
+                        .args()
+                        .iter()
+                        .map(|a| (a.as_ptr() as usize - base, a.len()))
+                        .collect();
+                    let command = p.command;
+                    let frame = self.input.split_frame(used);
+                    let args = at.iter().map(|&(s, n)| frame.slice(s..s + n)).collect();
+                    Reply { command, args }
+                } else {
+                    let args = p.args().iter().map(|a| Bytes::copy_from_slice(a)).collect();
+                    let reply = Reply {
+                        command: p.command,
+                        args,
+                    };
+                    self.input.consume(used);
+                    reply
+                };
+                let reply = args;
                 if !magic_ok {
                     self.close();
                     return Err(Error::new(
@@ -364,18 +489,7 @@ impl Link {
             self.connect_blocking(timeout)?;
         }
         while !self.flush()? {
-            let fd = self
-                .fd()
-                .ok_or_else(|| self.lost("send", "not connected"))?;
-            let mut items = [PollItem::new(fd, false, true)];
-            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
-                .map_err(|e| Error::from_io("send", &e))?;
-            if n == 0 {
-                return Err(timeout_error("send", 1, false));
-            }
-            if items[0].got.error && !items[0].got.writable {
-                return Err(self.lost("send", "detected lost connection"));
-            }
+            self.wait_writable(timeout)?;
         }
         Ok(())
     }
@@ -412,6 +526,11 @@ impl Link {
             LinkState::Connecting => Some(PollItem::new(fd, false, true)),
             LinkState::Connected => Some(PollItem::new(fd, true, self.has_output())),
         }
+    }
+
+    /// Drops the memory a large reply left in the input buffer once nothing is buffered.
+    pub fn shrink_input(&mut self) {
+        self.input.shrink_if_idle(256 * 1024);
     }
 
     /// True when a complete packet (or a pending EOF) is already buffered.
@@ -456,6 +575,52 @@ mod tests {
             .recv_blocking(Some(Duration::from_secs(5)))
             .expect_err("eof");
         assert_eq!(e.code(), ReturnCode::LostConnection);
+    }
+
+    #[test]
+    fn large_packets_are_sent_from_and_read_into_shared_buffers() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let mut link = Link::new(ServerAddress::resolve("127.0.0.1", port).expect("resolve"));
+        link.connect_blocking(Some(Duration::from_secs(5)))
+            .expect("connect");
+        let (mut peer, _) = l.accept().expect("accept");
+        let data: Vec<u8> = (0..(3 << 20) + 5).map(|i| (i % 249) as u8).collect();
+        // More than the socket buffers hold: the send waits for the peer while it reads.
+        let expect = data.clone();
+        let reader = std::thread::spawn(move || {
+            let mut got = vec![0u8; HEADER_LEN + 4 + expect.len()];
+            peer.read_exact(&mut got).expect("read");
+            assert_eq!(&got[HEADER_LEN..HEADER_LEN + 4], b"H:1\0");
+            assert!(got[HEADER_LEN + 4..] == expect[..], "sent payload damaged");
+            // Answer with a large WORK_COMPLETE followed by a small NOOP.
+            let mut reply = b"\0RES".to_vec();
+            reply.extend_from_slice(&(Command::WorkComplete as u32).to_be_bytes());
+            reply.extend_from_slice(&((4 + expect.len()) as u32).to_be_bytes());
+            reply.extend_from_slice(b"H:1\0");
+            reply.extend_from_slice(&expect);
+            reply.extend_from_slice(b"\0RES\0\0\0\x06\0\0\0\0");
+            peer.write_all(&reply).expect("write");
+            peer
+        });
+        link.send_blocking(
+            Command::WorkComplete,
+            &[b"H:1", &data],
+            Some(Duration::from_secs(10)),
+        )
+        .expect("send");
+        let mut r = link
+            .recv_blocking(Some(Duration::from_secs(10)))
+            .expect("reply");
+        assert_eq!(r.command, Command::WorkComplete);
+        assert_eq!(r.arg(0), b"H:1");
+        let got = r.take_data();
+        assert!(got == data[..], "received payload damaged");
+        let noop = link
+            .recv_blocking(Some(Duration::from_secs(10)))
+            .expect("noop");
+        assert_eq!(noop.command, Command::Noop);
+        drop(reader.join().expect("peer"));
     }
 
     #[test]

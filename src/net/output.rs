@@ -55,6 +55,21 @@ impl OutQueue {
         self.segs.push_back(bytes);
     }
 
+    /// Moves everything pending in `other` to the end of this queue (shared segments by
+    /// reference, copied bytes copied once more).
+    pub fn append(&mut self, other: &mut OutQueue) {
+        if !other.segs.is_empty() {
+            if !self.tail.is_empty() {
+                self.segs.push_back(self.tail.split().freeze());
+            }
+            self.segs.append(&mut other.segs);
+        }
+        self.tail.extend_from_slice(&other.tail);
+        other.tail.clear();
+        self.len += other.len;
+        other.len = 0;
+    }
+
     /// One vectored write from the front; what was written is dropped from the queue.
     /// Returns the bytes written and the bytes the write was offered.
     pub fn write_to<T: Transport>(&mut self, stream: &mut T) -> io::Result<(usize, usize)> {
@@ -128,6 +143,24 @@ impl OutQueue {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn append_keeps_the_order_of_copied_and_shared_parts() {
+        let mut a = OutQueue::new();
+        a.extend_from_slice(b"1");
+        let mut b = OutQueue::new();
+        b.extend_from_slice(b"2");
+        b.push_shared(Bytes::from(vec![b'3'; SHARE_MIN]));
+        b.extend_from_slice(b"4");
+        a.append(&mut b);
+        a.extend_from_slice(b"5");
+        let mut want = b"12".to_vec();
+        want.extend_from_slice(&vec![b'3'; SHARE_MIN]);
+        want.extend_from_slice(b"45");
+        assert_eq!(a.to_vec(), want);
+        assert_eq!(a.len(), want.len());
+        assert!(b.is_empty());
+    }
 
     /// Takes at most `cap` bytes per write, to exercise partial writes.
     struct Sink {

@@ -113,8 +113,11 @@ impl Core {
         };
         job.worker = Some(id);
         job.assign_gen += 1;
+        let now = Instant::now();
+        job.started_at = now;
+        let waited = now.saturating_duration_since(job.queued_at);
         if timeout_ms > 0 {
-            let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+            let deadline = now + Duration::from_millis(timeout_ms);
             self.timeouts
                 .push(Reverse((deadline, job_id, job.assign_gen)));
         }
@@ -122,6 +125,7 @@ impl Core {
             .as_mut()
             .expect("live job has a function");
         f.running += 1;
+        f.stats.queue_wait.observe(waited);
         let (h, name, unique, data) = (&job.handle[..], &f.name[..], &job.unique[..], &job.data);
         // The payload goes out by reference: the worker's queue shares the job's slice.
         match (cmd, &job.reducer) {
@@ -185,6 +189,7 @@ impl Core {
         job.retries += 1;
         job.numerator = 0;
         job.denominator = 0;
+        job.queued_at = Instant::now();
         let func = job.func;
         if let Some(f) = self.funcs[func].as_mut() {
             f.running -= 1;
@@ -195,6 +200,9 @@ impl Core {
             return;
         }
         if retries > 0 && job.retries >= retries {
+            if let Some(f) = self.funcs[func].as_mut() {
+                f.stats.retries_exhausted += 1;
+            }
             for &c in job.clients.iter().rev() {
                 self.peers.send(c, Command::WorkFail, &[&job.handle]);
             }
@@ -202,12 +210,14 @@ impl Core {
             return;
         }
         let prio = job.priority as usize;
-        self.func_mut(func).queues[prio].push_back(job_id);
+        let f = self.func_mut(func);
+        f.stats.requeued += 1;
+        f.queues[prio].push_back(job_id);
         self.wake(func);
     }
 
-    /// WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION from the holder: the job is gone.
-    pub fn finish(&mut self, worker: ConnId, job_id: JobId) {
+    /// WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION (`outcome`) from the holder: the job is gone.
+    pub fn finish(&mut self, worker: ConnId, job_id: JobId, outcome: Command) {
         if let Some(s) = self.peers.get_mut(worker) {
             // `remove`, not `swap_remove`: a lost worker's jobs are requeued newest first.
             if let Some(pos) = s.assigned.iter().position(|h| h.job == job_id) {
@@ -217,6 +227,14 @@ impl Core {
         if let Some(job) = self.jobs.get(&job_id) {
             if let Some(f) = self.funcs[job.func].as_mut() {
                 f.running -= 1;
+                let s = &mut f.stats;
+                match outcome {
+                    Command::WorkComplete => s.completed += 1,
+                    Command::WorkException => s.exceptions += 1,
+                    _ => s.failed += 1,
+                }
+                s.run_time
+                    .observe(Instant::now().saturating_duration_since(job.started_at));
             }
         }
         self.free_job(job_id);
@@ -270,6 +288,9 @@ impl Core {
             };
             if let Some(s) = self.peers.get_mut(worker) {
                 s.assigned.retain(|h| h.job != job_id);
+            }
+            if let Some(f) = self.funcs[job.func].as_mut() {
+                f.stats.timeouts += 1;
             }
             self.requeue(job_id);
         }

@@ -3,6 +3,7 @@
 
 use super::config::{Config, Verbose};
 use super::log::LogTarget;
+use super::store::{self, Backend, QueueConfig, Sync};
 use super::VERSION;
 use lexopt::prelude::*;
 use std::ffi::OsString;
@@ -29,6 +30,8 @@ pub enum Parsed {
     Run(Box<Options>),
     /// Print this text on stdout and exit 0 (`--help`, `--version`, `--check-args`).
     Print(String),
+    /// `--queue-dump`: list what this persistent queue holds, without starting a server.
+    Dump(QueueConfig),
 }
 
 const DEFAULT_CONFIG_FILE: &str = "/etc/gearmand.conf";
@@ -56,12 +59,18 @@ General options:
   -L, --listen ADDR             address to listen on (default: all IPv4 and IPv6 addresses)
   -p, --port PORT               port (default 4730, or $GEARMAND_PORT)
   -P, --pid-file FILE           write the process id here; removed on exit (default: none)
+  -r, --protocol http           also serve gearmand's HTTP protocol (POST/GET /FUNCTION)
+      --http-port PORT          port of the HTTP protocol (default 8080), on the -L addresses
+      --http-timeout S          seconds an HTTP client has to send a whole request (default 30)
+      --metrics-listen ADDR:PORT  serve Prometheus metrics (/metrics) and JSON (/status) there
   -u, --user USER               switch to USER once the ports are bound (needs root)
       --syslog                  also log to syslog (ident gearmand, facility user)
   -R, --round-robin             rotate a worker's functions after each job taken
       --global-priority         serve high before normal before low across all of a worker's
                                 functions (gearmand 2.0 order); default is per function (1.1.20)
-  -q, --queue-type TYPE         persistent queue; only 'builtin' (in memory) is available
+  -q, --queue-type TYPE         where background jobs are kept: builtin (in memory, the
+                                default), wal (our append-only log), libsqlite3, postgres or
+                                redis (gearmand's layouts); see 'Durable queues' in the README
   -t, --threads N               accepted for compatibility; one event loop serves everything
       --verbose LEVEL           FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG (default ERROR)
   -V, --version                 print the version
@@ -70,6 +79,26 @@ General options:
       --busy-poll-us US         after handling events, look for more for US microseconds
                                 before sleeping (default 50; 0 = never spin)
       --config-file FILE        read options from FILE (default /etc/gearmand.conf if present)
+
+Durable queues:
+      --wal-dir DIR             -q wal: directory of the log (created if missing)
+      --wal-sync MODE           -q wal: full (fsync before each acknowledgement, survives power
+                                loss; default) or normal (written before it, survives a crash
+                                of the server but not of the machine)
+      --libsqlite3-db FILE      -q libsqlite3: the database file (created if missing)
+      --libsqlite3-table NAME   -q libsqlite3: table (default gearman_queue)
+      --libsqlite3-sync MODE    -q libsqlite3: full (default) or normal, as --wal-sync
+      --libpq-conninfo STR      -q postgres: libpq connection string or URI (default: libpq's
+                                defaults and PG* variables)
+      --libpq-table NAME        -q postgres: table (default queue)
+      --redis-server HOST       -q redis: host, or a Unix socket path (default 127.0.0.1)
+      --redis-port PORT         -q redis: port (default 6379)
+      --redis-password PASS     -q redis: password (AUTH)
+      --redis-prefix PREFIX     -q redis: key prefix (default _gear_)
+      --store-queue-on-shutdown write the queue only at a clean shutdown (fast; a crash loses
+                                the jobs of the run and reruns the ones done since the start)
+      --queue-dump              list and count the jobs the queue given by -q holds, then exit
+                                (the server need not be stopped; nothing is changed)
       --check-args              check the arguments and exit
       --coredump                accepted; no crash handler is installed either way
 ";
@@ -131,7 +160,21 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
     let mut daemon = false;
     let mut file_descriptors = None;
     let mut check_only = false;
+    let mut queue_type = String::from("builtin");
+    let mut wal_dir: Option<PathBuf> = None;
+    let mut wal_sync = Sync::Full;
+    let mut sqlite_db: Option<PathBuf> = None;
+    let mut sqlite_table = String::from("gearman_queue");
+    let mut sqlite_sync = Sync::Full;
+    let mut on_shutdown = false;
+    let mut dump = false;
+    let mut pg_conninfo = String::new();
+    let mut pg_table = String::from(store::postgres::DEFAULT_TABLE);
+    let mut redis = store::redis::Address::default();
+    let mut redis_prefix = String::from(store::redis::DEFAULT_PREFIX);
     let mut user = None;
+    let mut http = false;
+    let mut http_port: u16 = 8080;
     let mut syslog = false;
     let mut p = lexopt::Parser::from_args(tokens);
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -202,13 +245,29 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 config.keepalive.count = keepalive(&mut p, "keepalive-count")?
             }
             Short('q') | Long("queue-type") => {
-                let q = string(&mut p)?.to_ascii_lowercase();
-                if q != "builtin" {
+                queue_type = string(&mut p)?.to_ascii_lowercase();
+                if !["builtin", "wal", "libsqlite3", "postgres", "redis"]
+                    .contains(&queue_type.as_str())
+                {
                     return Err(format!(
-                        "queue type '{q}' is not available: this server only has 'builtin' (in memory)"
+                        "queue type '{queue_type}' is not available: use builtin, wal, \
+                         libsqlite3, postgres or redis"
                     ));
                 }
             }
+            Long("wal-dir") => wal_dir = Some(PathBuf::from(string(&mut p)?)),
+            Long("wal-sync") => wal_sync = sync_mode(&mut p, "wal-sync")?,
+            Long("libsqlite3-db") => sqlite_db = Some(PathBuf::from(string(&mut p)?)),
+            Long("libsqlite3-table") => sqlite_table = string(&mut p)?,
+            Long("libsqlite3-sync") => sqlite_sync = sync_mode(&mut p, "libsqlite3-sync")?,
+            Long("libpq-conninfo") => pg_conninfo = string(&mut p)?,
+            Long("libpq-table") => pg_table = string(&mut p)?,
+            Long("redis-server") => redis.server = string(&mut p)?,
+            Long("redis-port") => redis.port = value(&mut p, "redis-port")?,
+            Long("redis-password") => redis.password = Some(string(&mut p)?),
+            Long("redis-prefix") => redis_prefix = string(&mut p)?,
+            Long("store-queue-on-shutdown") => on_shutdown = true,
+            Long("queue-dump") => dump = true,
             Short('f') | Long("file-descriptors") => {
                 file_descriptors = Some(value(&mut p, "file-descriptors")?)
             }
@@ -221,6 +280,27 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                 let _ = string(&mut p)?;
             }
             Short('u') | Long("user") => user = Some(string(&mut p)?),
+            Short('r') | Long("protocol") => {
+                let name = string(&mut p)?;
+                if name != "http" {
+                    return Err(format!("Unknown protocol module : {name}"));
+                }
+                http = true;
+            }
+            Long("http-port") => http_port = value(&mut p, "http-port")?,
+            Long("http-timeout") => {
+                let s: u64 = value(&mut p, "http-timeout")?;
+                config.http_timeout = std::time::Duration::from_secs(s.max(1));
+            }
+            Long("metrics-listen") => {
+                let s = string(&mut p)?;
+                let addr = s
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| format!("invalid --metrics-listen '{s}' (ADDR:PORT)"))?;
+                config.metrics_listen = Some(addr);
+            }
             Long("syslog") => syslog = true,
             Long("check-args") => check_only = true,
             Long("coredump") => {}
@@ -230,19 +310,8 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
                     "\ngearmand {VERSION} - https://github.com/gearman/gearmand/issues\n"
                 )))
             }
-            Long(
-                name @ ("protocol"
-                | "ssl"
-                | "ssl-ca-file"
-                | "ssl-certificate"
-                | "ssl-key"
-                | "http-port"
-                | "store-queue-on-shutdown"),
-            ) => {
+            Long(name @ ("ssl" | "ssl-ca-file" | "ssl-certificate" | "ssl-key")) => {
                 return Err(format!("option --{name} is not supported by this server"));
-            }
-            Short('r') => {
-                return Err("option -r (--protocol) is not supported by this server".into())
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -257,6 +326,41 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
         },
     };
     config.listen = listen_addrs(listen.as_deref(), port)?;
+    if http {
+        // As gearmand: the HTTP listener binds the same addresses as the job port.
+        config.http_listen = listen_addrs(listen.as_deref(), http_port)?;
+    }
+    // As gearmand, a queue's options are ignored unless -q picks that queue.
+    let backend = match queue_type.as_str() {
+        "wal" => Backend::Wal {
+            dir: wal_dir.ok_or("-q wal needs --wal-dir DIR")?,
+            sync: wal_sync,
+        },
+        "libsqlite3" => Backend::Sqlite {
+            path: sqlite_db.ok_or("-q libsqlite3 needs --libsqlite3-db FILE")?,
+            table: sqlite_table,
+            sync: sqlite_sync,
+        },
+        "postgres" => Backend::Postgres {
+            conninfo: pg_conninfo,
+            table: pg_table,
+        },
+        "redis" => Backend::Redis {
+            address: redis,
+            prefix: redis_prefix,
+        },
+        _ => Backend::Builtin,
+    };
+    if on_shutdown && !matches!(backend, Backend::Sqlite { .. }) {
+        return Err("--store-queue-on-shutdown needs -q libsqlite3 (as in gearmand)".into());
+    }
+    config.queue = QueueConfig {
+        backend,
+        on_shutdown,
+    };
+    if dump {
+        return Ok(Parsed::Dump(config.queue));
+    }
     if check_only {
         return Ok(Parsed::Print(String::new()));
     }
@@ -269,6 +373,11 @@ fn parse_tokens(tokens: Vec<OsString>) -> Result<Parsed, String> {
         user,
         syslog,
     })))
+}
+
+fn sync_mode(p: &mut lexopt::Parser, name: &str) -> Result<Sync, String> {
+    let s = string(p)?;
+    Sync::parse(&s).ok_or_else(|| format!("invalid value '{s}' for --{name} (full or normal)"))
 }
 
 fn keepalive(p: &mut lexopt::Parser, name: &str) -> Result<Option<u32>, String> {
@@ -339,14 +448,112 @@ mod tests {
         assert_eq!(o.user.as_deref(), Some("nobody"));
         assert!(o.syslog);
         assert_eq!(run(&["--user=gearman"]).user.as_deref(), Some("gearman"));
+        let o = run(&[
+            "-L",
+            "127.0.0.1",
+            "-r",
+            "http",
+            "--metrics-listen",
+            "127.0.0.1:9713",
+        ]);
+        assert_eq!(
+            o.config.http_listen,
+            vec!["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            o.config.metrics_listen,
+            Some("127.0.0.1:9713".parse().unwrap())
+        );
+        let o = run(&["-L", "127.0.0.1", "--protocol=http", "--http-port=8081"]);
+        assert_eq!(o.config.http_listen[0].port(), 8081);
+        // --http-port alone does not start the HTTP listener (as gearmand).
+        assert!(run(&["--http-port=8081"]).config.http_listen.is_empty());
+    }
+
+    #[test]
+    fn queue_options() {
+        let o = run(&["-q", "WAL", "--wal-dir", "/tmp/q", "--wal-sync=normal"]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Wal {
+                dir: "/tmp/q".into(),
+                sync: Sync::Normal
+            }
+        );
+        let o = run(&[
+            "-q",
+            "libsqlite3",
+            "--libsqlite3-db=/tmp/q.db",
+            "--store-queue-on-shutdown",
+        ]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Sqlite {
+                path: "/tmp/q.db".into(),
+                table: "gearman_queue".into(),
+                sync: Sync::Full
+            }
+        );
+        assert!(o.config.queue.on_shutdown);
+        let o = run(&["-q", "postgres", "--libpq-conninfo", "host=db port=5433"]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Postgres {
+                conninfo: "host=db port=5433".into(),
+                table: "queue".into()
+            }
+        );
+        let o = run(&[
+            "-q",
+            "redis",
+            "--redis-port=6380",
+            "--redis-password",
+            "pw",
+            "--redis-prefix=q1",
+        ]);
+        assert_eq!(
+            o.config.queue.backend,
+            Backend::Redis {
+                address: store::redis::Address {
+                    server: "127.0.0.1".into(),
+                    port: 6380,
+                    password: Some("pw".into())
+                },
+                prefix: "q1".into()
+            }
+        );
+        // Options of a queue not picked are ignored, as gearmand does.
+        let o = run(&["--libsqlite3-db=/tmp/q.db"]);
+        assert_eq!(o.config.queue.backend, Backend::Builtin);
+        match parse_tokens(
+            ["--queue-dump", "-q", "wal", "--wal-dir", "/d"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
+        ) {
+            Ok(Parsed::Dump(q)) => assert!(q.is_durable()),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn refusals() {
         let bad = |a: &[&str]| parse_tokens(a.iter().map(OsString::from).collect()).is_err();
         assert!(bad(&["-q", "libsqlite3"]));
+        assert!(bad(&["-q", "wal"]));
+        assert!(bad(&["-q", "mysql"]));
+        assert!(bad(&["-q", "redis", "--redis-port=x"]));
+        assert!(bad(&["-q", "wal", "--wal-dir=/x", "--wal-sync=off"]));
+        assert!(bad(&[
+            "-q",
+            "wal",
+            "--wal-dir=/x",
+            "--store-queue-on-shutdown"
+        ]));
         assert!(bad(&["--verbose=info"]));
         assert!(bad(&["-u"]));
+        assert!(bad(&["-r", "HTTP"]));
+        assert!(bad(&["--metrics-listen", "nonsense"]));
         assert!(bad(&["-v"]));
         assert!(bad(&["--nonsense"]));
         assert!(bad(&["-p", "notaport"]));

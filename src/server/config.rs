@@ -83,6 +83,14 @@ pub struct Config {
     /// more without sleeping (zero: always sleep in epoll_wait).
     pub busy_poll: std::time::Duration,
     pub keepalive: Keepalive,
+    /// `-r http`: addresses of gearmand's HTTP protocol listener (empty: off).
+    pub http_listen: Vec<SocketAddr>,
+    /// How long an HTTP client may take to send a whole request before it gets 408.
+    pub http_timeout: std::time::Duration,
+    /// `--metrics-listen`: where `/metrics` and `/status` are served (off by default).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `-q` and its options: where background jobs are kept (in memory by default).
+    pub queue: super::store::QueueConfig,
 }
 
 impl Default for Config {
@@ -101,6 +109,10 @@ impl Default for Config {
             max_output_backlog: 8 << 20,
             busy_poll: std::time::Duration::from_micros(50),
             keepalive: Keepalive::default(),
+            http_listen: Vec::new(),
+            http_timeout: std::time::Duration::from_secs(30),
+            metrics_listen: None,
+            queue: Default::default(),
         }
     }
 }

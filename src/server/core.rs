@@ -2,8 +2,10 @@
 //! what it queues in each session's output buffer.
 
 use super::config::Config;
-use super::model::{ConnId, FuncId, Function, IdMap, Job, JobId, Session, UniqueKey};
+use super::durable::Durable;
+use super::model::{ConnId, FuncId, Function, Gate, IdMap, Job, JobId, Session, Stored, UniqueKey};
 use super::wire;
+use crate::net::OutQueue;
 use crate::protocol::Command;
 use bytes::Bytes;
 use std::cmp::Reverse;
@@ -25,6 +27,9 @@ pub struct Peers {
     pub slots: Vec<Option<Session>>,
     free: Vec<ConnId>,
     pub dirty: Vec<ConnId>,
+    /// ERROR packets sent, by code (for the metrics).
+    pub errors_sent: super::metrics::ErrorCounts,
+    next_gate: u64,
 }
 
 impl Peers {
@@ -36,41 +41,93 @@ impl Peers {
         self.slots.get_mut(id).and_then(|s| s.as_mut())
     }
 
-    /// Queues one response packet to `id` (ignored if it is gone).
-    pub fn send(&mut self, id: ConnId, command: Command, args: &[&[u8]]) {
-        if let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) {
-            wire::put(&mut s.out, command, args);
-            if !s.dirty {
-                s.dirty = true;
-                self.dirty.push(id);
+    /// Queues output to `id` (ignored if it is gone): into its output, or behind the answer
+    /// of a submission that waits for a commit (see [`Session::gates`]).
+    fn queue(&mut self, id: ConnId, write: impl FnOnce(&mut OutQueue)) {
+        let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        if let Some(token) = s.answering {
+            if let Some(g) = s.gates.iter_mut().find(|g| g.token == token) {
+                write(g.answer.get_or_insert_with(OutQueue::new));
+                return;
             }
         }
+        match s.gates.back_mut() {
+            Some(g) => write(&mut g.after),
+            None => {
+                write(&mut s.out);
+                if !s.dirty {
+                    s.dirty = true;
+                    self.dirty.push(id);
+                }
+            }
+        }
+    }
+
+    /// Queues one response packet to `id` (ignored if it is gone).
+    pub fn send(&mut self, id: ConnId, command: Command, args: &[&[u8]]) {
+        self.queue(id, |out| wire::put(out, command, args));
     }
 
     /// Queues one response packet that carries a data blob to `id`: the fields are copied, a
     /// large `data` is queued by reference (see [`wire::put_shared`]).
     pub fn send_shared(&mut self, id: ConnId, command: Command, fields: &[&[u8]], data: Bytes) {
-        if let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) {
-            wire::put_shared(&mut s.out, command, fields, data);
-            if !s.dirty {
-                s.dirty = true;
-                self.dirty.push(id);
-            }
-        }
+        self.queue(id, |out| wire::put_shared(out, command, fields, data));
     }
 
     /// Queues raw text (admin replies) to `id`.
     pub fn send_text(&mut self, id: ConnId, text: &[u8]) {
-        if let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) {
-            s.out.extend_from_slice(text);
-            if !s.dirty {
-                s.dirty = true;
-                self.dirty.push(id);
-            }
+        self.queue(id, |out| out.extend_from_slice(text));
+    }
+
+    /// A submission of `id` waits for a commit: later output to `id` is held behind its
+    /// answer. Returns the gate's token.
+    pub fn add_gate(&mut self, id: ConnId) -> u64 {
+        self.next_gate += 1;
+        let token = self.next_gate;
+        if let Some(s) = self.get_mut(id) {
+            s.gates.push_back(Gate {
+                token,
+                ..Gate::default()
+            });
+        }
+        token
+    }
+
+    /// What is sent to `id` until [`Peers::end_answer`] is the answer of gate `token`.
+    pub fn begin_answer(&mut self, id: ConnId, token: u64) {
+        if let Some(s) = self.get_mut(id) {
+            s.answering = Some(token);
         }
     }
 
-    pub fn error(&mut self, id: ConnId, code: &str, text: &str) {
+    /// The answer of gate `token` is complete: answers at the front are released in order,
+    /// each followed by what was held behind it.
+    pub fn end_answer(&mut self, id: ConnId, token: u64) {
+        let Some(s) = self.slots.get_mut(id).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        s.answering = None;
+        if let Some(g) = s.gates.iter_mut().find(|g| g.token == token) {
+            g.answer.get_or_insert_with(OutQueue::new);
+        }
+        let mut released = false;
+        while s.gates.front().is_some_and(|g| g.answer.is_some()) {
+            let Some(g) = s.gates.pop_front() else { break };
+            for mut part in [g.answer.unwrap_or_default(), g.after] {
+                s.out.append(&mut part);
+            }
+            released = true;
+        }
+        if released && !s.dirty {
+            s.dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
+    pub fn error(&mut self, id: ConnId, code: &'static str, text: &str) {
+        self.errors_sent.add(code);
         self.send(id, Command::Error, &[code.as_bytes(), text.as_bytes()]);
     }
 
@@ -134,6 +191,10 @@ pub struct Core {
     /// Epoch jobs not due yet: (unix seconds, job).
     pub epochs: BinaryHeap<Reverse<(i64, JobId)>>,
     pub pid: u32,
+    /// A job with a large payload was freed (the event loop then gives memory back soon).
+    pub released_large: bool,
+    /// The durable store's side of the core (`None` with the in-memory queue).
+    pub durable: Option<Durable>,
 }
 
 impl Core {
@@ -157,6 +218,8 @@ impl Core {
             timeouts: BinaryHeap::new(),
             epochs: BinaryHeap::new(),
             pid: std::process::id(),
+            released_large: false,
+            durable: Durable::for_config(&config.queue),
         }
     }
 
@@ -252,6 +315,8 @@ impl Core {
     /// Removes a job from every table (it must not be in a queue, or be accounted as queued).
     pub fn free_job(&mut self, id: JobId) -> Option<Job> {
         let job = self.jobs.remove(&id)?;
+        self.released_large |= job.data.len() >= super::framing::SHARE_PAYLOAD;
+        self.store_done(&job);
         forget_unique(&mut self.funcs, id, &job);
         for &c in &job.clients {
             if let Some(s) = self.peers.get_mut(c) {
@@ -271,6 +336,13 @@ impl Core {
         };
         job.ignore = true;
         job.persisted = false;
+        if let Stored::Yes(seq) = job.stored {
+            // Cancelled: removed from the store now, not when the job is reaped.
+            job.stored = Stored::No;
+            if let Some(d) = self.durable.as_mut() {
+                d.done(seq);
+            }
+        }
         forget_unique(&mut self.funcs, id, job);
         job.key = UniqueKey::None;
     }

@@ -283,7 +283,7 @@ impl Core {
             cmd,
             Command::WorkComplete | Command::WorkFail | Command::WorkException
         ) {
-            self.finish(id, job_id);
+            self.finish(id, job_id, cmd);
         }
     }
 

@@ -1,9 +1,11 @@
 //! The records of the job server: jobs, functions and connected peers (sessions).
 
+use super::metrics::FuncStats;
 use crate::net::OutQueue;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 /// Index of a session; the event loop uses it as the mio token.
 pub type ConnId = usize;
@@ -82,6 +84,24 @@ pub struct Job {
     pub denominator: u32,
     /// Unix time before which an epoch job is not handed out; 0 = now.
     pub when: i64,
+    /// When it entered its queue (created or requeued), for the queue-wait metrics.
+    pub queued_at: Instant,
+    /// When it was last handed to a worker, for the run-time metric.
+    pub started_at: Instant,
+    /// Its record in the durable store.
+    pub stored: Stored,
+}
+
+/// Where a job stands with the durable store (`-q libsqlite3`, `-q wal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Not stored (foreground job, or no durable store).
+    No,
+    /// Its add is waiting for (or inside) a batch commit; the submitters are answered when the
+    /// commit returns. A job created this way is not queued (not assignable) until then.
+    Pending(crate::server::store::Seq),
+    /// Committed under this key; its end removes it.
+    Yes(crate::server::store::Seq),
 }
 
 impl Job {
@@ -108,6 +128,7 @@ pub struct Function {
     pub by_unique: HashMap<Box<[u8]>, JobId>,
     /// Jobs submitted with the unique `-`, by payload (the key shares the job's data).
     pub by_data: HashMap<Bytes, JobId>,
+    pub stats: FuncStats,
 }
 
 impl Function {
@@ -123,6 +144,7 @@ impl Function {
             max_queue: [0; 3],
             by_unique: HashMap::new(),
             by_data: HashMap::new(),
+            stats: FuncStats::default(),
         }
     }
 
@@ -171,6 +193,22 @@ pub struct Session {
     pub attached: IdMap<u32>,
     /// Already listed in the core's dirty list (output pending a flush).
     pub dirty: bool,
+    /// Submissions waiting for a durable-store commit, oldest first: what is sent to this
+    /// connection after one of them waits behind its answer, so a client sees its answers in
+    /// the order it asked (libgearman matches JOB_CREATED to submissions by order).
+    pub gates: std::collections::VecDeque<Gate>,
+    /// The gate whose answer is being written (see `Peers::begin_answer`).
+    pub answering: Option<u64>,
+}
+
+/// Output held behind a submission whose answer waits for a commit.
+#[derive(Debug, Default)]
+pub struct Gate {
+    pub token: u64,
+    /// The answer, once known.
+    pub answer: Option<OutQueue>,
+    /// What was queued for the connection after the submission.
+    pub after: OutQueue,
 }
 
 impl Session {
@@ -189,6 +227,8 @@ impl Session {
             next_reg: 0,
             attached: IdMap::default(),
             dirty: false,
+            gates: Default::default(),
+            answering: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 use super::Worker;
 use crate::error::{Error, ReturnCode};
 use crate::protocol::Command;
+use bytes::Bytes;
 
 /// A job assigned by JOB_ASSIGN / JOB_ASSIGN_UNIQ / JOB_ASSIGN_ALL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,8 @@ pub struct Job {
     pub(crate) function: Vec<u8>,
     pub(crate) unique: Vec<u8>,
     pub(crate) reducer: Vec<u8>,
-    pub(crate) workload: Vec<u8>,
+    /// A slice of the buffer the assignment was read into (no copy).
+    pub(crate) workload: Bytes,
     /// The server connection it came from (id and connection generation).
     pub(crate) server: u64,
     pub(crate) generation: u64,
@@ -47,7 +49,7 @@ impl Job {
 
     /// Takes the workload out of the job (it is empty afterwards).
     pub fn take_workload(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.workload)
+        Vec::from(std::mem::take(&mut self.workload))
     }
 
     /// True once a terminal packet was sent for it.
@@ -144,12 +146,12 @@ impl Worker {
                 "lost connection to server (EOF)",
             ));
         }
-        s.link.queue(command, args);
         s.last_reported = Some(job.handle.clone());
         // Job results are written out completely even on a non-blocking worker; a server
-        // that stops reading for longer than the timeout (at least 1 s) fails the send.
+        // that stops reading for longer than the timeout (at least 1 s) fails the send. A
+        // large result is written straight from the caller's buffer.
         let wait = timeout.map(|t| t.max(std::time::Duration::from_secs(1)));
-        if let Err(e) = s.link.flush_blocking(wait) {
+        if let Err(e) = s.link.send_blocking(command, args, wait) {
             s.lost();
             return self.fail(e);
         }

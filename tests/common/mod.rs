@@ -6,6 +6,7 @@
 //! real gearmand 1.1.20 behaviour.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod procs;
 pub mod proto;
 

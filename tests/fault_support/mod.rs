@@ -82,17 +82,24 @@ fn lib_path(lib: Lib) -> PathBuf {
 
 /// Lines a child printed on stdout, collected by a reader thread.
 #[derive(Clone, Default)]
-pub struct Lines(Arc<Mutex<Vec<String>>>);
+pub struct Lines(Arc<Mutex<Vec<String>>>, Arc<std::sync::atomic::AtomicBool>);
 
 impl Lines {
     fn collect_from(&self, out: impl std::io::Read + Send + 'static) {
-        let lines = self.0.clone();
+        let (lines, eof) = (self.0.clone(), self.1.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
                 lines.lock().expect("lines").push(line);
             }
+            eof.store(true, std::sync::atomic::Ordering::SeqCst);
         });
+    }
+
+    /// Waits until the reader saw the end of the output (the child exited and its last lines
+    /// were read), or `limit` passes.
+    fn wait_eof(&self, limit: Duration) {
+        wait_until(limit, || self.1.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     pub fn snapshot(&self) -> Vec<String> {
@@ -190,6 +197,8 @@ impl CProc {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Ok(Some(st)) = self.child.try_wait() {
+                // What it printed last may still be in the pipe: read it before answering.
+                self.out.wait_eof(Duration::from_secs(5));
                 return Some(st);
             }
             std::thread::sleep(Duration::from_millis(10));
