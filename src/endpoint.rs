@@ -177,9 +177,130 @@ macro_rules! settings_accessors {
 }
 pub(crate) use settings_accessors;
 
+/// What a client and a worker provide for the request/reply rounds they share (ECHO and
+/// OPTION to every server): the rounds themselves are written once, below.
+pub(crate) trait Endpoint {
+    /// The C names of the two operations, for error messages.
+    const ECHO_OP: &'static str;
+    /// See [`Endpoint::ECHO_OP`].
+    const OPTION_OP: &'static str;
+    /// The settings (and error slot).
+    fn settings_mut(&mut self) -> &mut Settings;
+    /// How many servers there are.
+    fn server_count(&self) -> usize;
+    /// One blocking request/reply with server `si`, waiting for a reply `want` accepts.
+    fn exchange_with(
+        &mut self,
+        si: usize,
+        command: crate::protocol::Command,
+        args: &[&[u8]],
+        want: &dyn Fn(crate::protocol::Command) -> bool,
+    ) -> Result<Reply, Error>;
+}
+
+/// Implements [`Endpoint`] for `$type` (which has `settings`, `servers` and an `exchange`
+/// method) and gives it the public `echo`, `check_echo` and `check_server_option`.
+macro_rules! endpoint_impl {
+    ($type:ty, $echo:literal, $option:literal) => {
+        impl crate::endpoint::Endpoint for $type {
+            const ECHO_OP: &'static str = $echo;
+            const OPTION_OP: &'static str = $option;
+
+            fn settings_mut(&mut self) -> &mut crate::endpoint::Settings {
+                &mut self.settings
+            }
+
+            fn server_count(&self) -> usize {
+                self.servers.len()
+            }
+
+            fn exchange_with(
+                &mut self,
+                si: usize,
+                command: crate::protocol::Command,
+                args: &[&[u8]],
+                want: &dyn Fn(crate::protocol::Command) -> bool,
+            ) -> Result<crate::net::Reply, crate::error::Error> {
+                self.exchange(si, command, args, want)
+            }
+        }
+
+        impl $type {
+            /// Sends ECHO_REQ to every server in turn and checks each ECHO_RES (blocking,
+            /// even in non-blocking mode). Fails at the first server that fails.
+            pub fn echo(&mut self, data: &[u8]) -> Result<(), crate::error::Error> {
+                crate::endpoint::echo(self, data)
+            }
+
+            /// The checks of `echo` that look at lengths only (servers, payload present and
+            /// not empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the
+            /// error slot and records a failure. `len` None: no payload at all (C's NULL).
+            pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), crate::error::Error> {
+                crate::endpoint::check_echo(self, len)
+            }
+
+            /// The checks of `set_server_option` that look at lengths only, as `check_echo`.
+            pub fn check_server_option(
+                &mut self,
+                len: Option<usize>,
+            ) -> Result<(), crate::error::Error> {
+                crate::endpoint::check_server_option(self, len)
+            }
+        }
+    };
+}
+pub(crate) use endpoint_impl;
+
+/// The checks of ECHO that look at lengths only (servers, payload present and not empty, at
+/// most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot and records a
+/// failure. `len` None: no payload at all (C's NULL pointer).
+pub(crate) fn check_echo<E: Endpoint>(e: &mut E, len: Option<usize>) -> Result<(), Error> {
+    e.settings_mut().error.reset();
+    let servers = e.server_count();
+    let r = check_request(E::ECHO_OP, "workload", servers, len, ECHO_LIMIT);
+    r.or_else(|err| e.settings_mut().fail(err))
+}
+
+/// ECHO_REQ to every server in turn; each ECHO_RES must carry `data` back (blocking, even in
+/// non-blocking mode). Stops at the first failure.
+pub(crate) fn echo<E: Endpoint>(e: &mut E, data: &[u8]) -> Result<(), Error> {
+    check_echo(e, Some(data.len()))?;
+    let servers = e.server_count();
+    let r = echo_each(E::ECHO_OP, servers, data, |si| {
+        let want = |c| c == crate::protocol::Command::EchoRes;
+        e.exchange_with(si, crate::protocol::Command::EchoReq, &[data], &want)
+    });
+    r.or_else(|err| e.settings_mut().fail(err))
+}
+
+/// The checks of OPTION that look at lengths only, as [`check_echo`].
+pub(crate) fn check_server_option<E: Endpoint>(e: &mut E, len: Option<usize>) -> Result<(), Error> {
+    e.settings_mut().error.reset();
+    let servers = e.server_count();
+    let r = check_request(E::OPTION_OP, "option", servers, len, OPTION_LIMIT);
+    r.or_else(|err| e.settings_mut().fail(err))
+}
+
+/// OPTION_REQ to every server; on success the option is remembered (replayed on every new
+/// connection).
+pub(crate) fn set_server_option<E: Endpoint>(e: &mut E, option: &[u8]) -> Result<(), Error> {
+    use crate::protocol::Command;
+    check_server_option(e, Some(option.len()))?;
+    let servers = e.server_count();
+    let r = option_each(E::OPTION_OP, servers, |si| {
+        let want = |c| c == Command::OptionRes || c == Command::Error;
+        e.exchange_with(si, Command::OptionReq, &[option], &want)
+    });
+    if let Err(err) = r {
+        return e.settings_mut().fail(err);
+    }
+    e.settings_mut().remember_option(option);
+    Ok(())
+}
+
 /// ECHO_REQ to each of `servers` in turn through `ask` (which sends the request to server `i`
 /// and returns its ECHO_RES); every answer must carry `data` back. Stops at the first failure.
-pub(crate) fn echo_each(
+fn echo_each(
     op: &str,
     servers: usize,
     data: &[u8],
@@ -200,7 +321,7 @@ pub(crate) fn echo_each(
 
 /// OPTION_REQ to each of `servers` in turn through `ask` (which returns the server's OPTION_RES
 /// or ERROR); an ERROR is the failure its text names (INVALID_SERVER_OPTION for unknown text).
-pub(crate) fn option_each(
+fn option_each(
     op: &str,
     servers: usize,
     mut ask: impl FnMut(usize) -> Result<Reply, Error>,
@@ -274,43 +395,44 @@ pub fn check_request(
     }
 }
 
+/// `len` is neither 0 (`empty`: the code and text of that error) nor above `max` (`long`).
+fn check_len(
+    op: &str,
+    len: usize,
+    max: usize,
+    empty: (ReturnCode, &str),
+    long: (ReturnCode, &str),
+) -> Result<(), Error> {
+    let (code, text) = match len {
+        0 => empty,
+        n if n > max => long,
+        _ => return Ok(()),
+    };
+    Err(Error::new(code, op, text))
+}
+
 /// A function name: empty or longer than [`MAX_FUNCTION_NAME`] → INVALID_ARGUMENT.
 pub fn check_function_name(op: &str, len: usize) -> Result<(), Error> {
-    if len == 0 {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "invalid function",
-        ));
-    }
-    if len > MAX_FUNCTION_NAME {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
-        ));
-    }
-    Ok(())
+    let long = "function name longer then GEARMAN_MAX_FUNCTION_SIZE";
+    check_len(
+        op,
+        len,
+        MAX_FUNCTION_NAME,
+        (ReturnCode::InvalidArgument, "invalid function"),
+        (ReturnCode::InvalidArgument, long),
+    )
 }
 
 /// The length rules of SET_CLIENT_ID: empty → INVALID_ARGUMENT, longer than 254 bytes →
 /// ARGUMENT_TOO_LARGE (the bytes themselves are checked by [`validate_identifier`]).
 pub fn check_identifier_len(op: &str, len: usize) -> Result<(), Error> {
-    if len == 0 {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "Invalid identifier",
-        ));
-    }
-    if len > MAX_IDENTIFIER {
-        return Err(Error::new(
-            ReturnCode::ArgumentTooLarge,
-            op,
-            "Identifier too large",
-        ));
-    }
-    Ok(())
+    check_len(
+        op,
+        len,
+        MAX_IDENTIFIER,
+        (ReturnCode::InvalidArgument, "Invalid identifier"),
+        (ReturnCode::ArgumentTooLarge, "Identifier too large"),
+    )
 }
 
 /// SET_CLIENT_ID rules: non-empty, at most 254 bytes, printable ASCII without spaces.

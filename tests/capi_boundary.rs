@@ -7,7 +7,8 @@
 //!   imported by no other module;
 //! * the modules of `src/capi` import each other without cycles;
 //! * each typed handle (`ClientRef`, `TaskRef`, `WorkerRef`, `JobRef`, `Plain`) is built in one
-//!   place, its unsafe `Handle::from_c`;
+//!   place, its unsafe `Handle::from_c` (the object handles are all defined by one macro,
+//!   `object_handle!`);
 //! * C function pointers are converted in one place (`callbacks::callback`, tied to its marker
 //!   type by the `CCallback` trait);
 //! * no comment or document points at files a clone of this repository does not have.
@@ -351,41 +352,49 @@ fn the_capi_modules_import_each_other_without_cycles() {
 #[test]
 fn each_handle_is_built_only_by_its_unsafe_constructor() {
     let modules = capi_modules();
-    let all: String = modules.values().cloned().collect::<Vec<_>>().join("\n");
-    for handle in ["ClientRef", "TaskRef", "WorkerRef", "JobRef", "Plain"] {
-        let literal = format!("{handle} {{ ptr");
-        assert_eq!(
-            all.matches(&literal).count(),
-            1,
-            "{handle} is built in more than one place"
-        );
-        let impl_line = all
-            .lines()
-            .position(|l| l.starts_with("impl") && l.contains(&format!("Handle for {handle}")))
-            .unwrap_or_else(|| panic!("no `impl Handle for {handle}`"));
-        let lines: Vec<&str> = all.lines().collect();
-        let body: String = lines[impl_line..]
-            .iter()
-            .take_while(|l| **l != "}")
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(
-            body.contains("unsafe fn from_c("),
-            "{handle}: no unsafe from_c"
-        );
-        assert!(
-            body.contains(&literal),
-            "{handle} is not built in its from_c"
-        );
-    }
-    // Only the handles read `_impl` (through `impl_of`), and only the shells touch the field.
-    let impl_of_calls = all.matches("impl_of(").count() - all.matches("fn impl_of(").count();
-    assert_eq!(
-        impl_of_calls, 4,
-        "`impl_of` is called outside the four shell handles"
+    let boundary = &modules["boundary"];
+    // The object handles are defined by `object_handle!`, whose one constructor is the unsafe
+    // `Handle::from_c` it defines; `Plain` (results, aggregators) is built only in its own.
+    let from_c = |code: &str, literal: &str| {
+        let at = code.find(literal).expect("literal");
+        let before = &code[..at];
+        before.rfind("unsafe fn from_c(") > before.rfind("\n}")
+    };
+    assert!(
+        from_c(boundary, "$handle { ptr }"),
+        "object_handle! builds outside from_c"
     );
+    assert!(
+        from_c(boundary, "Plain { ptr }"),
+        "Plain is built outside from_c"
+    );
+    assert_eq!(boundary.matches("$handle { ptr }").count(), 1);
+    assert_eq!(boundary.matches("Plain { ptr }").count(), 1);
+    for handle in ["ClientRef", "TaskRef", "WorkerRef", "JobRef"] {
+        let definitions: usize = modules
+            .values()
+            .map(|code| code.matches(&format!("    {handle}: gearman_")).count())
+            .sum();
+        assert_eq!(
+            definitions, 1,
+            "{handle} is not defined by one object_handle!"
+        );
+        // A struct literal `Handle { ... }` (not `impl Handle {` or `for Handle {`).
+        let literal = format!("{handle} {{");
+        for (name, code) in &modules {
+            let builds = code.match_indices(&literal).any(|(i, _)| {
+                let before = code[..i].trim_end();
+                !(before.ends_with("impl") || before.ends_with("for"))
+            });
+            assert!(!builds, "{name}.rs builds a {handle} itself");
+        }
+    }
+    // Only that constructor reads `_impl` (through `impl_of`), and only the shells touch the
+    // field.
     for (name, code) in &modules {
+        let calls = code.matches("impl_of(").count() - code.matches("fn impl_of(").count();
+        let expected = usize::from(name == "boundary");
+        assert_eq!(calls, expected, "{name}.rs calls impl_of");
         if name != "shells" {
             assert!(
                 !code.contains("._impl"),

@@ -159,6 +159,60 @@ macro_rules! out_buf {
 }
 pub(crate) use out_buf;
 
+/// Defines `$handle`, the typed handle of the shell `$c` whose `_impl` points to a `$impl`:
+/// its one unsafe constructor ([`Handle::from_c`]), [`HasHandle`] for `$c`, `ptr()` (the
+/// implementation, for code that calls C back: no Rust reference to it may be held across a
+/// callback) and `Deref`/`DerefMut` to the implementation.
+macro_rules! object_handle {
+    ($(#[$doc:meta])* $handle:ident: $c:ty => $impl:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $handle {
+            ptr: ::std::ptr::NonNull<$impl>,
+        }
+
+        impl $crate::capi::boundary::Handle for $handle {
+            type C = $c;
+
+            unsafe fn from_c(ptr: *const $c) -> Option<$handle> {
+                // SAFETY: forwarded caller guarantee (a live shell or NULL).
+                let imp = unsafe { $crate::capi::boundary::impl_of(ptr) }?;
+                // `_impl` of this shell always points to the implementation installed with it.
+                ::std::ptr::NonNull::new(imp.cast::<$impl>()).map(|ptr| $handle { ptr })
+            }
+        }
+
+        impl $crate::capi::boundary::HasHandle for $c {
+            type Handle = $handle;
+        }
+
+        impl $handle {
+            /// The implementation, for code that calls C back.
+            pub fn ptr(&self) -> *mut $impl {
+                self.ptr.as_ptr()
+            }
+        }
+
+        impl ::std::ops::Deref for $handle {
+            type Target = $impl;
+
+            fn deref(&self) -> &$impl {
+                // SAFETY: a handle exists only for a live object used by this thread
+                // (`from_c`).
+                unsafe { self.ptr.as_ref() }
+            }
+        }
+
+        impl ::std::ops::DerefMut for $handle {
+            fn deref_mut(&mut self) -> &mut $impl {
+                // SAFETY: as in `deref`; the borrow is tied to the handle's.
+                unsafe { self.ptr.as_mut() }
+            }
+        }
+    };
+}
+pub(crate) use object_handle;
+
 /// A C type whose pointer arguments `handle!` turns into a typed handle.
 pub trait HasHandle: Sized {
     /// The handle of a valid object of this type.

@@ -16,11 +16,9 @@ use super::callbacks::{
 use super::client_impl::{ClientImpl, ClientRef};
 use super::enums::{RawClientOptions, RawVerbose};
 use super::error::{to_c, LogSettings};
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::shells::gearman_client_st;
 use super::task_impl;
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 /// `void gearman_client_do_status(gearman_client_st *client, uint32_t *numerator, uint32_t *denominator);`
 ///

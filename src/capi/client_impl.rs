@@ -4,11 +4,10 @@
 //! several client exports share.
 
 use std::ffi::c_void;
-use std::ptr::NonNull;
 
 use super::actions::gearman_actions_t;
 use super::allocator::WorkloadAllocator;
-use super::boundary::{self, Handle, HasHandle, Shell, Storage};
+use super::boundary::{self, Shell, Storage};
 use super::callbacks::gearman_task_context_free_fn;
 use super::enums::gearman_client_options_t as Opt;
 use super::error::LogSettings;
@@ -241,62 +240,24 @@ impl ClientImpl {
     }
 }
 
-/// The typed handle of a valid client argument. The messages recorded while it is in use go
-/// to the client's log callback when it goes out of scope.
-#[derive(Debug)]
-pub struct ClientRef {
-    ptr: NonNull<ClientImpl>,
-}
-
-impl Handle for ClientRef {
-    type C = gearman_client_st;
-
-    unsafe fn from_c(ptr: *const gearman_client_st) -> Option<ClientRef> {
-        // SAFETY: forwarded caller guarantee (a live shell or NULL).
-        let imp = unsafe { boundary::impl_of(ptr) }?;
-        // `_impl` of a client shell is always a `ClientImpl` made by `install`.
-        NonNull::new(imp.cast::<ClientImpl>()).map(|ptr| ClientRef { ptr })
-    }
-}
-
-impl HasHandle for gearman_client_st {
-    type Handle = ClientRef;
+boundary::object_handle! {
+    /// The typed handle of a valid client argument. The messages recorded while it is in use
+    /// go to the client's log callback when it goes out of scope.
+    ClientRef: gearman_client_st => ClientImpl
 }
 
 impl ClientRef {
-    /// The implementation, for code that calls C back (the run loop): no Rust reference to
-    /// the client may be held across a callback, which may call any client function.
-    pub fn ptr(&self) -> *mut ClientImpl {
-        self.ptr.as_ptr()
-    }
-
     /// Gives the client up without flushing its log (it is about to be released).
     pub fn into_ptr(self) -> *mut ClientImpl {
-        let ptr = self.ptr.as_ptr();
+        let ptr = self.ptr();
         std::mem::forget(self);
         ptr
     }
 }
 
-impl std::ops::Deref for ClientRef {
-    type Target = ClientImpl;
-
-    fn deref(&self) -> &ClientImpl {
-        // SAFETY: a handle exists only for a live client used by this thread (`from_c`).
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl std::ops::DerefMut for ClientRef {
-    fn deref_mut(&mut self) -> &mut ClientImpl {
-        // SAFETY: as in `deref`; the borrow is tied to the handle's.
-        unsafe { self.ptr.as_mut() }
-    }
-}
-
 impl Drop for ClientRef {
     fn drop(&mut self) {
-        // SAFETY: the client is still live (released clients go through `into_ptr`).
-        unsafe { self.ptr.as_mut() }.flush_log();
+        // The client is still live (released clients go through `into_ptr`).
+        self.flush_log();
     }
 }

@@ -7,22 +7,12 @@ use std::os::raw::c_char;
 
 use super::boundary::{buf, cstr, entry, handle};
 use super::client_impl::ClientRef;
-use super::error::to_c;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::error::{code_of, to_c};
+use super::return_code::{GearmanReturn, INVALID};
 use super::run_loop;
 use super::shells::gearman_client_st;
 use super::submit::check_handle;
 use crate::error::{Error, ReturnCode};
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
-
-/// SUCCESS or the error's code.
-fn code_of(r: Result<(), Error>) -> GearmanReturn {
-    match r {
-        Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-        Err(e) => to_c(e.code()),
-    }
-}
 
 /// `gearman_return_t gearman_client_run_tasks(gearman_client_st *client);`
 ///

@@ -8,15 +8,13 @@ use std::os::raw::c_char;
 use super::boundary::{buf, cstr, entry, handle, handle_opt, out, storage};
 use super::client_impl::ClientRef;
 use super::error::to_c;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::shells::{gearman_client_st, gearman_task_st};
 use super::status::gearman_status_t;
 use super::submit::{self, Submission};
 use super::task_impl;
 use crate::client::{Mode, Priority};
 use crate::error::ReturnCode;
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 /// `gearman_task_st *gearman_client_add_task(gearman_client_st *client, gearman_task_st *task, void *context, const char *function_name, const char *unique, const void *workload, size_t workload_size, gearman_return_t *ret_ptr);`
 ///

@@ -17,6 +17,14 @@ pub fn to_c(code: ReturnCode) -> GearmanReturn {
     GearmanReturn(code as i32 as u32)
 }
 
+/// SUCCESS, or the code of the error.
+pub fn code_of(r: Result<(), crate::error::Error>) -> GearmanReturn {
+    match r {
+        Ok(()) => GearmanReturn(0),
+        Err(e) => to_c(e.code()),
+    }
+}
+
 /// A C code as the core sees it; values outside 0..=52 become MAX_RETURN.
 pub fn from_c(code: GearmanReturn) -> ReturnCode {
     i32::try_from(code.0)

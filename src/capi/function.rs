@@ -57,6 +57,15 @@ impl gearman_function_t {
         )
     }
 
+    /// A V2 function of `func` (what `gearman_function_create` makes).
+    pub fn v2(func: *mut gearman_function_fn) -> gearman_function_t {
+        make(
+            gearman_function_kind_t::GEARMAN_WORKER_FUNCTION_V2,
+            func,
+            std::ptr::null_mut(),
+        )
+    }
+
     /// A V1 function of `func`.
     pub fn v1(func: *mut gearman_worker_fn) -> gearman_function_t {
         make(
@@ -110,13 +119,7 @@ fn make(
 pub unsafe extern "C" fn gearman_function_create(
     func: *mut gearman_function_fn,
 ) -> gearman_function_t {
-    entry!(gearman_function_t::none(), {
-        make(
-            gearman_function_kind_t::GEARMAN_WORKER_FUNCTION_V2,
-            func,
-            std::ptr::null_mut(),
-        )
-    })
+    entry!(gearman_function_t::none(), { gearman_function_t::v2(func) })
 }
 
 /// `gearman_function_t gearman_function_create_v2(gearman_function_fn func);`: identical to
@@ -129,13 +132,7 @@ pub unsafe extern "C" fn gearman_function_create(
 pub unsafe extern "C" fn gearman_function_create_v2(
     func: *mut gearman_function_fn,
 ) -> gearman_function_t {
-    entry!(gearman_function_t::none(), {
-        make(
-            gearman_function_kind_t::GEARMAN_WORKER_FUNCTION_V2,
-            func,
-            std::ptr::null_mut(),
-        )
-    })
+    entry!(gearman_function_t::none(), { gearman_function_t::v2(func) })
 }
 
 /// `gearman_function_t gearman_function_create_v1(gearman_worker_fn func);` → kind V1.

@@ -5,12 +5,10 @@ use std::ffi::c_void;
 use std::os::raw::c_char;
 
 use super::boundary::{buf, entry, handle, out, Storage};
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{GearmanReturn, INVALID};
 use super::shells::{gearman_client_st, gearman_job_st, gearman_worker_st};
 use super::worker_impl::JobRef;
 use crate::error::ReturnCode;
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 /// `void gearman_job_free(gearman_job_st *job);`
 ///

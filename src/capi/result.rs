@@ -5,7 +5,7 @@ use std::ffi::c_void;
 use std::os::raw::c_char;
 
 use super::boundary::{buf, entry, handle, HasHandle, Plain};
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::string::gearman_string_t;
 
 /// What a result holds.
@@ -116,8 +116,6 @@ fn atoll(text: &[u8]) -> i64 {
         magnitude
     }
 }
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 impl HasHandle for gearman_result_st {
     type Handle = Plain<gearman_result_st>;

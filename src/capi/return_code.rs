@@ -176,6 +176,10 @@ pub unsafe extern "C" fn gearman_strerror(rc: GearmanReturn) -> *const c_char {
     })
 }
 
+/// INVALID_ARGUMENT, the error value of most exports.
+pub(crate) const INVALID: GearmanReturn =
+    GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
+
 #[cfg(test)]
 mod tests {
     use super::*;

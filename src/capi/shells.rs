@@ -70,9 +70,10 @@ pub struct gearman_task_st {
     pub _impl: *mut c_void,
 }
 
-/// [`Shell`] for the shells with `is_allocated` and `is_initialized`.
-macro_rules! shell_with_init {
-    ($($shell:ty),*) => {$(
+/// [`Shell`] for the shells; `is_initialized` names that flag for the shells that have it
+/// (the task shell has `is_allocated` only).
+macro_rules! shell {
+    ($shell:ty $(, $is_initialized:ident)?) => {
         impl Shell for $shell {
             fn empty() -> Self {
                 Self {
@@ -87,13 +88,13 @@ macro_rules! shell_with_init {
 
             fn attach(&mut self, implementation: *mut c_void, is_allocated: bool) {
                 self.options.is_allocated = is_allocated;
-                self.options.is_initialized = true;
+                $(self.options.$is_initialized = true;)?
                 self._impl = implementation;
             }
 
             fn detach(&mut self) {
                 self.options.is_allocated = false;
-                self.options.is_initialized = false;
+                $(self.options.$is_initialized = false;)?
                 self._impl = std::ptr::null_mut();
             }
 
@@ -101,34 +102,10 @@ macro_rules! shell_with_init {
                 self.options.is_allocated
             }
         }
-    )*};
+    };
 }
 
-shell_with_init!(gearman_client_st, gearman_worker_st, gearman_job_st);
-
-impl Shell for gearman_task_st {
-    fn empty() -> Self {
-        Self {
-            options: Default::default(),
-            _impl: std::ptr::null_mut(),
-        }
-    }
-
-    fn impl_ptr(&self) -> *mut c_void {
-        self._impl
-    }
-
-    fn attach(&mut self, implementation: *mut c_void, is_allocated: bool) {
-        self.options.is_allocated = is_allocated;
-        self._impl = implementation;
-    }
-
-    fn detach(&mut self) {
-        self.options.is_allocated = false;
-        self._impl = std::ptr::null_mut();
-    }
-
-    fn is_allocated(&self) -> bool {
-        self.options.is_allocated
-    }
-}
+shell!(gearman_client_st, is_initialized);
+shell!(gearman_worker_st, is_initialized);
+shell!(gearman_job_st, is_initialized);
+shell!(gearman_task_st);

@@ -198,6 +198,36 @@ fn keep_allocator_copy(client: &ClientImpl, shell: *mut gearman_task_st, workloa
     r.workload_copy = unsafe { alloc.copy(workload) };
 }
 
+/// The task of a synchronous job (`do*`, `do_*background`) with checked arguments (see
+/// [`parse_args`]); a refused argument is recorded on the client and its code returned.
+fn job_task<'a>(
+    op: &str,
+    c: &mut ClientImpl,
+    function: Option<&'a [u8]>,
+    unique: Option<&'a [u8]>,
+    workload: CBuf<'a>,
+    what: Submission,
+) -> Result<NewTask<'a>, GearmanReturn> {
+    match parse_args(op, &c.core, function, unique, workload) {
+        Ok(a) => Ok(NewTask {
+            request: Request::Job {
+                priority: what.priority,
+                background: what.background,
+            },
+            function: a.function,
+            unique: a.unique,
+            workload: a.workload.to_vec(),
+            mode: Mode::Events,
+            kind: TaskKind::Do,
+        }),
+        Err(e) => {
+            let rc = to_c(e.code());
+            c.record(e);
+            Err(rc)
+        }
+    }
+}
+
 /// Stores a finished task's failure on the client the way 1.1.20 shows it: quiet codes (WORK_FAIL,
 /// WORK_EXCEPTION) as the bare code, others with a message.
 fn record_task_failure(c: &mut ClientImpl, code: ReturnCode, op: &str) {
@@ -241,27 +271,14 @@ fn run_do(
 ) -> (*mut c_void, usize, GearmanReturn) {
     const OP: &str = "gearman_client_do";
     let null = std::ptr::null_mut();
-    let t = {
-        let cl = &mut **c;
-        cl.core.error_state_mut().reset();
-        match parse_args(OP, &cl.core, function, unique, workload) {
-            Ok(a) => NewTask {
-                request: Request::Job {
-                    priority,
-                    background: false,
-                },
-                function: a.function,
-                unique: a.unique,
-                workload: a.workload.to_vec(),
-                mode: Mode::Events,
-                kind: TaskKind::Do,
-            },
-            Err(e) => {
-                let rc = to_c(e.code());
-                cl.record(e);
-                return (null, 0, rc);
-            }
-        }
+    c.core.error_state_mut().reset();
+    let what = Submission {
+        priority,
+        background: false,
+    };
+    let t = match job_task(OP, c, function, unique, workload, what) {
+        Ok(t) => t,
+        Err(rc) => return (null, 0, rc),
     };
     let mut task = match run_internal(c, t) {
         Ok(t) => t,
@@ -324,23 +341,13 @@ pub fn do_background(
             return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
         }
         cl.do_handle = [0; 64];
-        match parse_args(OP, &cl.core, function, unique, workload) {
-            Ok(a) => NewTask {
-                request: Request::Job {
-                    priority,
-                    background: true,
-                },
-                function: a.function,
-                unique: a.unique,
-                workload: a.workload.to_vec(),
-                mode: Mode::Events,
-                kind: TaskKind::Do,
-            },
-            Err(e) => {
-                let rc = to_c(e.code());
-                cl.record(e);
-                return rc;
-            }
+        let what = Submission {
+            priority,
+            background: true,
+        };
+        match job_task(OP, cl, function, unique, workload, what) {
+            Ok(t) => t,
+            Err(rc) => return rc,
         }
     };
     let mut r = run_internal(c, t);

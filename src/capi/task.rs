@@ -9,14 +9,12 @@ use super::allocator::given;
 use super::boundary::{entry, handle, out, out_buf};
 use super::error::to_c;
 use super::result::gearman_result_st;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::shells::gearman_task_st;
 use super::string::gearman_string_t;
 use super::task_impl::{self, TaskRef};
 use crate::client::{EventKind, Task, TaskState};
 use crate::error::{Error, ReturnCode};
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 /// The NUL-terminated name of a state.
 fn state_name(state: TaskState) -> &'static [u8] {

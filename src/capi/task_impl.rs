@@ -4,10 +4,9 @@
 //! [`TaskRef`], and creating and releasing task records.
 
 use std::ffi::c_void;
-use std::ptr::NonNull;
 
 use super::actions::gearman_actions_t;
-use super::boundary::{self, Handle, HasHandle, Storage};
+use super::boundary::{self, Storage};
 use super::callbacks::callback;
 use super::client_impl::{ClientImpl, ClientRef};
 use super::result::gearman_result_st;
@@ -104,33 +103,12 @@ impl TaskImpl {
     }
 }
 
-/// The typed handle of a valid task argument.
-#[derive(Debug)]
-pub struct TaskRef {
-    ptr: NonNull<TaskImpl>,
-}
-
-impl Handle for TaskRef {
-    type C = gearman_task_st;
-
-    unsafe fn from_c(ptr: *const gearman_task_st) -> Option<TaskRef> {
-        // SAFETY: forwarded caller guarantee (a live shell or NULL).
-        let imp = unsafe { boundary::impl_of(ptr) }?;
-        // `_impl` of a task shell is always a `TaskImpl` made by `attach`.
-        NonNull::new(imp.cast::<TaskImpl>()).map(|ptr| TaskRef { ptr })
-    }
-}
-
-impl HasHandle for gearman_task_st {
-    type Handle = TaskRef;
+boundary::object_handle! {
+    /// The typed handle of a valid task argument.
+    TaskRef: gearman_task_st => TaskImpl
 }
 
 impl TaskRef {
-    /// The record, for code that calls C back (no Rust reference may live across it).
-    pub fn ptr(&self) -> *mut TaskImpl {
-        self.ptr.as_ptr()
-    }
-
     /// The core task (None once its client dropped it).
     pub fn core(&mut self) -> Option<&mut Task> {
         let (record, client) = self.split();
@@ -147,7 +125,7 @@ impl TaskRef {
         // SAFETY: a live record (`from_c`) and its client, which outlives it and which this
         // thread uses; two separate allocations, borrowed for the handle's borrow.
         unsafe {
-            let record = self.ptr.as_mut();
+            let record = &mut *self.ptr();
             let client = &mut *record.client;
             (record, client)
         }
@@ -168,22 +146,6 @@ impl TaskRef {
         }
         // SAFETY: the installed allocator has the C signatures (the setter's contract).
         (unsafe { client.alloc.copy(&data) }, size)
-    }
-}
-
-impl std::ops::Deref for TaskRef {
-    type Target = TaskImpl;
-
-    fn deref(&self) -> &TaskImpl {
-        // SAFETY: a handle exists only for a live record used by this thread (`from_c`).
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl std::ops::DerefMut for TaskRef {
-    fn deref_mut(&mut self) -> &mut TaskImpl {
-        // SAFETY: as in `deref`.
-        unsafe { self.ptr.as_mut() }
     }
 }
 

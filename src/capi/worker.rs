@@ -10,22 +10,11 @@ use super::callbacks::{
     gearman_calloc_fn, gearman_free_fn, gearman_log_fn, gearman_malloc_fn, gearman_realloc_fn,
 };
 use super::enums::{RawVerbose, RawWorkerOptions};
-use super::error::{to_c, LogSettings};
+use super::error::{code_of, LogSettings};
 use super::kill::gearman_id_t;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{GearmanReturn, INVALID};
 use super::shells::gearman_worker_st;
 use super::worker_impl::{self, WorkerImpl, WorkerRef};
-use crate::error::Error;
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
-
-/// SUCCESS or the error's code.
-fn code_of(r: Result<(), Error>) -> GearmanReturn {
-    match r {
-        Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-        Err(e) => to_c(e.code()),
-    }
-}
 
 /// `gearman_worker_st *gearman_worker_create(gearman_worker_st *worker);`
 ///

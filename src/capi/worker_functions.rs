@@ -7,24 +7,14 @@ use std::os::raw::c_char;
 
 use super::boundary::{buf, cstr, entry, handle, out, storage};
 use super::callbacks::gearman_worker_fn;
-use super::error::to_c;
+use super::error::{code_of, to_c};
 use super::function::gearman_function_t;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::shells::{gearman_job_st, gearman_worker_st};
 use super::work;
 use super::worker_impl::WorkerRef;
 use crate::error::{Error, ReturnCode};
 use crate::worker::Callback;
-
-const INVALID: GearmanReturn = GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
-
-/// SUCCESS or the error's code.
-fn code_of(r: Result<(), Error>) -> GearmanReturn {
-    match r {
-        Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-        Err(e) => to_c(e.code()),
-    }
-}
 
 /// SUCCESS or the error's code, which 1.1.20 returns without recording it.
 fn quietly(

@@ -5,10 +5,9 @@
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
-use std::ptr::NonNull;
 
 use super::allocator::WorkloadAllocator;
-use super::boundary::{self, CBuf, Handle, HasHandle, Shell, Storage};
+use super::boundary::{self, CBuf, Handle, Shell, Storage};
 use super::client_impl::ClientImpl;
 use super::enums::gearman_worker_options_t as Opt;
 use super::error::{to_c, LogSettings};
@@ -377,62 +376,25 @@ pub fn release_worker(worker: WorkerRef) {
     unsafe { WorkerImpl::destroy(ptr) };
 }
 
-/// The typed handle of a valid worker argument. The messages recorded while it is in use go
-/// to the worker's log callback when it goes out of scope.
-pub struct WorkerRef {
-    ptr: NonNull<WorkerImpl>,
-}
-
-impl Handle for WorkerRef {
-    type C = gearman_worker_st;
-
-    unsafe fn from_c(ptr: *const gearman_worker_st) -> Option<WorkerRef> {
-        // SAFETY: forwarded caller guarantee (a live shell or NULL).
-        let imp = unsafe { boundary::impl_of(ptr) }?;
-        // `_impl` of a worker shell is always a `WorkerImpl` made by `install`.
-        NonNull::new(imp.cast::<WorkerImpl>()).map(|ptr| WorkerRef { ptr })
-    }
-}
-
-impl HasHandle for gearman_worker_st {
-    type Handle = WorkerRef;
+boundary::object_handle! {
+    /// The typed handle of a valid worker argument. The messages recorded while it is in use
+    /// go to the worker's log callback when it goes out of scope.
+    WorkerRef: gearman_worker_st => WorkerImpl
 }
 
 impl WorkerRef {
-    /// The implementation, for code that calls C back (no Rust reference may live across a
-    /// function callback, which may call worker and job functions).
-    pub fn ptr(&self) -> *mut WorkerImpl {
-        self.ptr.as_ptr()
-    }
-
     /// Gives the worker up without flushing its log (it is about to be released).
     pub fn into_ptr(self) -> *mut WorkerImpl {
-        let ptr = self.ptr.as_ptr();
+        let ptr = self.ptr();
         std::mem::forget(self);
         ptr
     }
 }
 
-impl std::ops::Deref for WorkerRef {
-    type Target = WorkerImpl;
-
-    fn deref(&self) -> &WorkerImpl {
-        // SAFETY: a handle exists only for a live worker used by this thread (`from_c`).
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl std::ops::DerefMut for WorkerRef {
-    fn deref_mut(&mut self) -> &mut WorkerImpl {
-        // SAFETY: as in `deref`; the borrow is tied to the handle's.
-        unsafe { self.ptr.as_mut() }
-    }
-}
-
 impl Drop for WorkerRef {
     fn drop(&mut self) {
-        // SAFETY: the worker is still live (released workers go through `into_ptr`).
-        unsafe { self.ptr.as_mut() }.flush_log();
+        // The worker is still live (released workers go through `into_ptr`).
+        self.flush_log();
     }
 }
 
@@ -567,32 +529,12 @@ impl JobImpl {
     }
 }
 
-/// The typed handle of a valid job argument.
-pub struct JobRef {
-    ptr: NonNull<JobImpl>,
-}
-
-impl Handle for JobRef {
-    type C = gearman_job_st;
-
-    unsafe fn from_c(ptr: *const gearman_job_st) -> Option<JobRef> {
-        // SAFETY: forwarded caller guarantee (a live shell or NULL).
-        let imp = unsafe { boundary::impl_of(ptr) }?;
-        // `_impl` of a job shell is always a `JobImpl` made by `create`.
-        NonNull::new(imp.cast::<JobImpl>()).map(|ptr| JobRef { ptr })
-    }
-}
-
-impl HasHandle for gearman_job_st {
-    type Handle = JobRef;
+boundary::object_handle! {
+    /// The typed handle of a valid job argument.
+    JobRef: gearman_job_st => JobImpl
 }
 
 impl JobRef {
-    /// The record, for releasing it.
-    pub fn ptr(&self) -> *mut JobImpl {
-        self.ptr.as_ptr()
-    }
-
     /// `gearman_job_free`: a job from `grab_job` is released with its shell. The job a
     /// function callback receives belongs to `gearman_worker_work`, which releases it when
     /// the callback returns: freeing it here would leave `work` with a dangling job (1.1.20
@@ -609,7 +551,7 @@ impl JobRef {
         // SAFETY: a live job (`from_c`) and its worker, which outlives it; two separate
         // allocations, borrowed for the handle's borrow.
         unsafe {
-            let j = self.ptr.as_mut();
+            let j = &mut *self.ptr();
             (&mut j.job, &mut *j.worker)
         }
     }
@@ -691,22 +633,6 @@ impl JobRef {
             Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
             Err(e) => to_c(e.code()),
         }
-    }
-}
-
-impl std::ops::Deref for JobRef {
-    type Target = JobImpl;
-
-    fn deref(&self) -> &JobImpl {
-        // SAFETY: a handle exists only for a live job used by this thread (`from_c`).
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl std::ops::DerefMut for JobRef {
-    fn deref_mut(&mut self) -> &mut JobImpl {
-        // SAFETY: as in `deref`.
-        unsafe { self.ptr.as_mut() }
     }
 }
 

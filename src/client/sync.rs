@@ -5,9 +5,7 @@
 use super::run::TaskEvent;
 use super::task::{Mode, Priority, Request, TaskId, TaskKind};
 use super::{Client, NewTask};
-use crate::endpoint::{
-    check_request, echo_each, option_each, server_error, ECHO_LIMIT, OPTION_LIMIT,
-};
+use crate::endpoint::{self as endpoint, server_error};
 use crate::error::{Error, ReturnCode};
 use crate::net::{LinkState, Reply};
 use crate::protocol::Command;
@@ -243,50 +241,10 @@ impl Client {
         }
     }
 
-    /// Sends ECHO_REQ to every server in turn and checks each ECHO_RES (blocking, even on a
-    /// non-blocking client). Fails at the first server that fails.
-    pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.check_echo(Some(data.len()))?;
-        let servers = self.servers.len();
-        let r = echo_each("gearman_client_echo", servers, data, |si| {
-            self.exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
-        });
-        r.or_else(|e| self.fail(e))
-    }
-
-    /// The checks of `echo` that look at lengths only (servers, payload present and not
-    /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
-    /// and records a failure. `len` None: no payload at all (C's NULL pointer).
-    pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.settings.error.reset();
-        let servers = self.servers.len();
-        check_request("gearman_client_echo", "workload", servers, len, ECHO_LIMIT)
-            .or_else(|e| self.fail(e))
-    }
-
-    /// The checks of `set_server_option` that look at lengths only, as [`Client::check_echo`].
-    pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.settings.error.reset();
-        let servers = self.servers.len();
-        let op = "gearman_client_set_server_option";
-        check_request(op, "option", servers, len, OPTION_LIMIT).or_else(|e| self.fail(e))
-    }
-
     /// Sends OPTION_REQ to every server; on success remembers it (replayed on every new
     /// connection) and, for `exceptions`, turns on exception forwarding.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_client_set_server_option";
-        self.check_server_option(Some(option.len()))?;
-        let servers = self.servers.len();
-        let r = option_each(OP, servers, |si| {
-            self.exchange(si, Command::OptionReq, &[option], |c| {
-                c == Command::OptionRes || c == Command::Error
-            })
-        });
-        if let Err(e) = r {
-            return self.fail(e);
-        }
-        self.settings.remember_option(option);
+        endpoint::set_server_option(self, option)?;
         if option == b"exceptions" {
             self.exceptions = true;
         }
@@ -405,3 +363,9 @@ impl Client {
         r
     }
 }
+
+crate::endpoint::endpoint_impl!(
+    Client,
+    "gearman_client_echo",
+    "gearman_client_set_server_option"
+);

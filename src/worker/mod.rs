@@ -37,8 +37,7 @@ pub mod registry;
 pub use job::{Job, JobContext, Outcome};
 pub use registry::{Callback, FunctionEntry, Registry, WorkResult};
 
-use crate::endpoint::{check_request, echo_each, option_each, server_error, Settings};
-use crate::endpoint::{ECHO_LIMIT, OPTION_LIMIT};
+use crate::endpoint::{self, server_error, Settings};
 use crate::error::{Error, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
 use crate::net::wake::WakePipe;
@@ -419,48 +418,9 @@ impl Worker {
 
     // ----- request/reply helpers -----
 
-    /// Sends ECHO_REQ to every server and checks each answer.
-    pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.check_echo(Some(data.len()))?;
-        let servers = self.servers.len();
-        let r = echo_each("gearman_worker_echo", servers, data, |si| {
-            self.exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
-        });
-        r.or_else(|e| self.fail(e))
-    }
-
-    /// The checks of `echo` that look at lengths only (servers, payload present and not
-    /// empty, at most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot
-    /// and records a failure. `len` None: no payload at all (C's NULL pointer).
-    pub fn check_echo(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.settings.error.reset();
-        let servers = self.servers.len();
-        check_request("gearman_worker_echo", "workload", servers, len, ECHO_LIMIT)
-            .or_else(|e| self.fail(e))
-    }
-
-    /// The checks of `set_server_option` that look at lengths only, as [`Worker::check_echo`].
-    pub fn check_server_option(&mut self, len: Option<usize>) -> Result<(), Error> {
-        self.settings.error.reset();
-        let servers = self.servers.len();
-        let op = "gearman_worker_set_server_option";
-        check_request(op, "option", servers, len, OPTION_LIMIT).or_else(|e| self.fail(e))
-    }
-
     /// Sends OPTION_REQ to every server; remembered and replayed on reconnects on success.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
-        self.check_server_option(Some(option.len()))?;
-        let servers = self.servers.len();
-        let r = option_each("gearman_worker_set_server_option", servers, |si| {
-            self.exchange(si, Command::OptionReq, &[option], |c| {
-                c == Command::OptionRes || c == Command::Error
-            })
-        });
-        if let Err(e) = r {
-            return self.fail(e);
-        }
-        self.settings.remember_option(option);
-        Ok(())
+        endpoint::set_server_option(self, option)
     }
 
     /// Validates and stores the identifier, and sends SET_CLIENT_ID to every server now
@@ -521,3 +481,9 @@ impl Worker {
         r
     }
 }
+
+crate::endpoint::endpoint_impl!(
+    Worker,
+    "gearman_worker_echo",
+    "gearman_worker_set_server_option"
+);
