@@ -5,11 +5,13 @@
 //! * [`capi`]: the C ABI of `libgearman.so.8` (layouts, enums, exported functions).
 //! * [`server`]: a gearmand-compatible job server that can be started in-process.
 //! * [`client`] and [`worker`]: the client and worker core under `libgearman.so.8`, usable
-//!   directly from Rust ([`Client`], [`Worker`]); [`error`]: libgearman's return codes.
+//!   directly from Rust ([`Client`], [`Worker`]); [`endpoint`]: what both share; [`error`]:
+//!   libgearman's return codes.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod capi;
 pub mod client;
+pub mod endpoint;
 pub mod error;
 pub mod net;
 pub mod protocol;

@@ -75,24 +75,24 @@ fn rust_definitions_match_the_c_layout() {
         };
     }
     use capi::*;
-    size!("gearman_client_st", client::gearman_client_st);
+    size!("gearman_client_st", shells::gearman_client_st);
     field!(
         "gearman_client_st,options.is_initialized",
-        client::gearman_client_st,
+        shells::gearman_client_st,
         options.is_initialized
     );
-    field!("gearman_client_st,_impl", client::gearman_client_st, _impl);
-    size!("gearman_worker_st", worker::gearman_worker_st);
+    field!("gearman_client_st,_impl", shells::gearman_client_st, _impl);
+    size!("gearman_worker_st", shells::gearman_worker_st);
     field!(
         "gearman_worker_st,options.is_initialized",
-        worker::gearman_worker_st,
+        shells::gearman_worker_st,
         options.is_initialized
     );
-    field!("gearman_worker_st,_impl", worker::gearman_worker_st, _impl);
-    size!("gearman_job_st", job::gearman_job_st);
-    field!("gearman_job_st,_impl", job::gearman_job_st, _impl);
-    size!("gearman_task_st", task::gearman_task_st);
-    field!("gearman_task_st,_impl", task::gearman_task_st, _impl);
+    field!("gearman_worker_st,_impl", shells::gearman_worker_st, _impl);
+    size!("gearman_job_st", shells::gearman_job_st);
+    field!("gearman_job_st,_impl", shells::gearman_job_st, _impl);
+    size!("gearman_task_st", shells::gearman_task_st);
+    field!("gearman_task_st,_impl", shells::gearman_task_st, _impl);
     size!("gearman_string_t", string::gearman_string_t);
     field!("gearman_string_t,size", string::gearman_string_t, size);
     size!("gearman_argument_t", argument::gearman_argument_t);

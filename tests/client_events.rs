@@ -214,10 +214,17 @@ fn coalesced_submissions_run_once() {
     let server = TestServer::start(&[]);
     let runs = Arc::new(AtomicUsize::new(0));
     let r2 = runs.clone();
+    // The job waits for the test's go, given once both submissions are created: they coalesce
+    // however slowly the machine runs.
+    let (go, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
     let _w = spawn_worker(&server.addr(), move |w| {
         w.add_function("slow", 0, move |ctx| {
             r2.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(300));
+            let _ = gate
+                .lock()
+                .expect("gate")
+                .recv_timeout(Duration::from_secs(30));
             WorkResult::Complete(ctx.unique().to_vec())
         })
         .expect("register");
@@ -226,7 +233,7 @@ fn coalesced_submissions_run_once() {
     let mut b = client_for(&server);
     let ta = a.add_task(FG, b"slow", Some(b"same"), b"x").expect("a");
     let tb = b.add_task(FG, b"slow", Some(b"same"), b"x").expect("b");
-    // Both submissions are in before the first one finishes.
+    // Both submissions are in before the job can finish.
     assert_eq!(
         a.next_event().expect("a").expect("ev").kind,
         EventKind::Created
@@ -241,6 +248,7 @@ fn coalesced_submissions_run_once() {
         a.task(ta).expect("t").job_handle(),
         b.task(tb).expect("t").job_handle()
     );
+    go.send(()).expect("release the job");
     for (c, t) in [(&mut a, ta), (&mut b, tb)] {
         let mut result = Vec::new();
         c.run_tasks(|c, ev| {

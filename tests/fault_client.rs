@@ -240,7 +240,9 @@ fn c_client_fails_over_within_the_call() {
     assert_eq!(ledger.completed, 16, "{ledger:?}");
 }
 
-/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+/// Debian's libgearman 1.1.20 through the same scenario: no job lost or run twice and every
+/// call answered, but a call whose server died before answering fails instead of going to the
+/// other server (2 to 4 of 16 measured, depending on timing).
 #[test]
 fn c_client_failover_baseline_1_1_20() {
     if !debian_lib_present() {
@@ -248,7 +250,13 @@ fn c_client_failover_baseline_1_1_20() {
         return;
     }
     let ledger = c_client_failover(Lib::Debian);
-    eprintln!("baseline only: {ledger:?}");
+    ledger.assert_sound("c-client-failover (1.1.20)");
+    assert_eq!(ledger.submitted, 16);
+    assert_eq!(ledger.completed + ledger.failed_reported, 16, "{ledger:?}");
+    assert!(
+        ledger.failed_reported > 0,
+        "1.1.20 resubmitted after its server died: {ledger:?}"
+    );
 }
 
 #[test]
@@ -359,7 +367,8 @@ fn gearman_servers_with_a_dead_server_fails_over() {
     assert_eq!(ledger.completed, 10, "{ledger:?}");
 }
 
-/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+/// Debian's libgearman 1.1.20 through the same scenario: it fails over past the dead server
+/// too, every job once.
 #[test]
 fn gearman_servers_failover_baseline_1_1_20() {
     if !debian_lib_present() {
@@ -367,5 +376,6 @@ fn gearman_servers_failover_baseline_1_1_20() {
         return;
     }
     let ledger = gearman_servers_failover(Lib::Debian);
-    eprintln!("baseline only: {ledger:?}");
+    ledger.assert_sound("gearman-servers-dead-first (1.1.20)");
+    assert_eq!(ledger.completed, 10, "{ledger:?}");
 }

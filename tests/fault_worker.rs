@@ -124,7 +124,10 @@ fn c_worker_keeps_serving_and_reregisters_after_a_restart() {
     );
 }
 
-/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+/// Debian's libgearman 1.1.20 through the same scenario: its other server keeps every job
+/// going, no job is lost or run twice, but it never registers again with the restarted server
+/// (measured: re-registered after None in every run). Its CPU share is only printed (a figure,
+/// not a property).
 #[test]
 fn c_worker_restart_baseline_1_1_20() {
     if !debian_lib_present() {
@@ -132,11 +135,14 @@ fn c_worker_restart_baseline_1_1_20() {
         return;
     }
     let o = worker_through_a_restart(Lib::Debian);
-    eprintln!(
-        "baseline only: {:?}, cpu {:.1}%, re-registered {:?}",
-        o.ledger,
-        o.cpu_share_while_down * 100.0,
-        o.reregistered_after
+    o.ledger.assert_sound("worker-server-restart (1.1.20)");
+    // Without the restarted server's 10 jobs (never submitted: nobody serves them), the 40
+    // jobs of the two servers complete.
+    assert_eq!(o.ledger.submitted, 40, "{:?}", o.ledger);
+    assert_eq!(o.ledger.completed, 40, "{:?}", o.ledger);
+    assert_eq!(
+        o.reregistered_after, None,
+        "1.1.20 registered again with the restarted server"
     );
 }
 
@@ -222,15 +228,17 @@ fn a_worker_whose_only_server_restarts_does_not_spin_and_comes_back() {
     assert!(served, "the worker did not serve the restarted server");
 }
 
-/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+/// Debian's libgearman 1.1.20 through the same scenario: its worker does not come back to
+/// its only server once it restarts (what ours fixes). Its CPU share while the server is down
+/// (10-27 % measured: it spins) is only printed: a figure of a busy machine, not a property.
 #[test]
 fn only_server_restart_baseline_1_1_20() {
     if !debian_lib_present() {
         eprintln!("SKIPPED: Debian's libgearman.so.8 is not installed");
         return;
     }
-    let (share, served) = only_server_restarts(Lib::Debian);
-    eprintln!("baseline only: cpu {:.1}%, served {served}", share * 100.0);
+    let (_share, served) = only_server_restarts(Lib::Debian);
+    assert!(!served, "1.1.20's worker came back to its restarted server");
 }
 
 /// Reads request packets from `s` until `until` arrives or `limit` passes: (type, payload).
@@ -380,7 +388,8 @@ fn a_hung_server_does_not_stall_the_worker() {
     );
 }
 
-/// Debian's libgearman 1.1.20 through the same scenario: figures only, never asserted.
+/// Debian's libgearman 1.1.20 through the same scenario: it stalls behind the hung server,
+/// so jobs on the live one do not all complete (1 of 10 in every run measured).
 #[test]
 fn hung_server_baseline_1_1_20() {
     if !debian_lib_present() {
@@ -388,5 +397,8 @@ fn hung_server_baseline_1_1_20() {
         return;
     }
     let (done, n) = hung_server_does_not_stall(Lib::Debian);
-    eprintln!("baseline only: {done} of {n}");
+    assert!(
+        done < n,
+        "1.1.20 served the live server past the hung one: {done} of {n}"
+    );
 }

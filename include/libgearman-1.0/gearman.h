@@ -410,9 +410,6 @@ typedef enum gearman_con_universal_t {
   GEARMAN_CON_UNIVERSAL_CONNECTED = 3,
 } gearman_con_universal_t;
 
-// The slots as the C function pointers they are.
-#define SLOTS { data, warning, status, complete, exception, fail, }
-
 // Upstream alias enumerator (`GEARMAN_INTERRUPT = GEARMAN_SIGNAL_INTERRUPT`).
 #define GEARMAN_INTERRUPT GEARMAN_SIGNAL_INTERRUPT
 
@@ -1913,7 +1910,7 @@ const char *gearman_verbose_name(gearman_verbose_t verbose);
 
 // `gearman_worker_st *gearman_worker_create(gearman_worker_st *worker);`
 //
-// Caller storage or a library-allocated shell (spec §2.1); reads `GEARMAN_SERVERS` (a list that
+// Caller storage or a library-allocated shell; reads `GEARMAN_SERVERS` (a list that
 // does not resolve → NULL); creates the wake-up pipe (failure → NULL). No sockets.
 //
 // # Safety
@@ -1949,7 +1946,7 @@ void gearman_worker_free(struct gearman_worker_st *worker);
 
 // `const char *gearman_worker_error(const gearman_worker_st *worker);`: NULL for a fresh worker
 // (SUCCESS), `"GEARMAN_UNKNOWN_STATE"` after a successful networked call, else the last message
-// or code name (spec §4). Valid until the worker's error changes. Invalid → NULL.
+// or code name. Valid until the worker's error changes. Invalid → NULL.
 //
 // # Safety
 //
@@ -2250,7 +2247,7 @@ gearman_return_t gearman_worker_define_function(struct gearman_worker_st *worker
 // `gearman_return_t gearman_worker_work(gearman_worker_st *worker);`
 //
 // Grabs one job (sleeping with PRE_SLEEP until there is one, bounded by the timeout when
-// TIMEOUT_RETURN is on) and runs its callback, then (spec §7.4):
+// TIMEOUT_RETURN is on) and runs its callback, then (as 1.1.20; see `work.rs`):
 // * v1 `*ret_ptr` SUCCESS → WORK_COMPLETE(result), SUCCESS; SHUTDOWN → WORK_COMPLETE, SHUTDOWN;
 //   LOST_CONNECTION → nothing sent, connections closed (the server hands the job out again),
 //   SUCCESS; anything else → WORK_FAIL and that value returned.

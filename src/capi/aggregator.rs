@@ -3,13 +3,17 @@
 
 use std::ffi::c_void;
 
-use super::boundary;
+use super::boundary::{entry, handle, HasHandle, Plain};
 
 /// The object handed to a `gearman_aggregator_fn` while a partitioned job's results are combined.
 /// Opaque to C.
 #[derive(Debug)]
 pub struct gearman_aggregator_st {
     context: *mut c_void,
+}
+
+impl HasHandle for gearman_aggregator_st {
+    type Handle = Plain<gearman_aggregator_st>;
 }
 
 impl gearman_aggregator_st {
@@ -28,9 +32,5 @@ impl gearman_aggregator_st {
 pub unsafe extern "C" fn gearman_aggegator_context(
     self_: *mut gearman_aggregator_st,
 ) -> *mut c_void {
-    // SAFETY: forwarded caller guarantee.
-    match unsafe { boundary::ref_from(self_) } {
-        Some(aggregator) => aggregator.context,
-        None => std::ptr::null_mut(),
-    }
+    entry!(std::ptr::null_mut(), { handle!(self_).context })
 }

@@ -4,8 +4,7 @@ use std::ffi::c_void;
 
 use super::boundary;
 use super::callbacks::{
-    callback, gearman_calloc_fn, gearman_free_fn, gearman_malloc_fn, gearman_realloc_fn, CallocFn,
-    FreeFn, MallocFn, ReallocFn,
+    callback, gearman_calloc_fn, gearman_free_fn, gearman_malloc_fn, gearman_realloc_fn,
 };
 use super::return_code::{gearman_return_t, GEARMAN_FATAL};
 
@@ -33,7 +32,7 @@ impl Default for gearman_allocator_t {
     }
 }
 
-/// The workload allocator of a client or worker (spec §8): the buffers C receives or hands over
+/// The workload allocator of a client or worker: the buffers C receives or hands over
 /// (received payloads, copied workloads, `do()` results, v1 worker results) go through the installed
 /// functions, else libc. Internal buffers never do.
 #[derive(Clone, Copy, Debug, Default)]
@@ -97,6 +96,30 @@ impl WorkloadAllocator {
         !self.slots.malloc.is_null()
     }
 
+    /// Whether C installed a malloc or a free function: then the buffers libgearman 1.1.20
+    /// passes through them (received payloads, workloads, outgoing job data) do here too, so
+    /// a binding counting or tracking its allocator (PHP's emalloc, Perl's safemalloc) sees
+    /// the same calls. With libc alone the copies are skipped: nobody can tell.
+    pub fn is_custom(&self) -> bool {
+        !self.slots.malloc.is_null() || !self.slots.free.is_null()
+    }
+
+    /// A copy of `bytes` in a buffer of exactly their length from [`Self::malloc`] (NULL when
+    /// allocation fails).
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::malloc`].
+    pub unsafe fn copy(&self, bytes: &[u8]) -> *mut c_void {
+        // SAFETY: forwarded caller guarantee.
+        let p = unsafe { self.malloc(bytes.len()) };
+        if !p.is_null() && !bytes.is_empty() {
+            // SAFETY: `p` has `bytes.len()` writable bytes that do not overlap `bytes`.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.cast::<u8>(), bytes.len()) };
+        }
+        p
+    }
+
     /// Allocates `size` bytes with the installed malloc, else libc `malloc`.
     ///
     /// # Safety
@@ -104,7 +127,7 @@ impl WorkloadAllocator {
     /// The installed function pointers must have the C signatures their slots declare.
     pub unsafe fn malloc(&self, size: usize) -> *mut c_void {
         // SAFETY: slot signature (caller guarantee).
-        match unsafe { callback::<_, MallocFn>(self.slots.malloc) } {
+        match unsafe { callback(self.slots.malloc) } {
             // SAFETY: calling the user's allocator as documented.
             Some(f) => unsafe { f(size, self.slots.context) },
             None => boundary::libc_malloc(size),
@@ -121,7 +144,7 @@ impl WorkloadAllocator {
             return;
         }
         // SAFETY: slot signature (caller guarantee).
-        match unsafe { callback::<_, FreeFn>(self.slots.free) } {
+        match unsafe { callback(self.slots.free) } {
             // SAFETY: calling the user's deallocator as documented.
             Some(f) => unsafe { f(ptr, self.slots.context) },
             // SAFETY: `ptr` came from libc malloc (caller guarantee).
@@ -137,7 +160,7 @@ impl WorkloadAllocator {
     /// As [`Self::malloc`].
     pub unsafe fn calloc(&self, nelm: usize, size: usize) -> *mut c_void {
         // SAFETY: slot signature (caller guarantee).
-        if let Some(f) = unsafe { callback::<_, CallocFn>(self.slots.calloc) } {
+        if let Some(f) = unsafe { callback(self.slots.calloc) } {
             // SAFETY: calling the user's allocator as documented.
             return unsafe { f(nelm, size, self.slots.context) };
         }
@@ -165,7 +188,7 @@ impl WorkloadAllocator {
     /// As [`Self::free`] for `ptr`.
     pub unsafe fn realloc(&self, ptr: *mut c_void, size: usize) -> *mut c_void {
         // SAFETY: slot signature (caller guarantee).
-        if let Some(f) = unsafe { callback::<_, ReallocFn>(self.slots.realloc) } {
+        if let Some(f) = unsafe { callback(self.slots.realloc) } {
             // SAFETY: calling the user's allocator as documented.
             return unsafe { f(ptr, size, self.slots.context) };
         }
@@ -196,6 +219,50 @@ impl WorkloadAllocator {
             }
         }
         p
+    }
+}
+
+/// A `(pointer, length)` buffer C hands over to the library (it was allocated with the object's
+/// workload allocator, and the library releases it).
+macro_rules! given {
+    ($ptr:expr, $len:expr) => {
+        // SAFETY: the export's contract: such a buffer is NULL or a buffer of its length from
+        // the object's workload malloc fn, whose ownership passes to the library.
+        unsafe { $crate::capi::allocator::Given::new($ptr.cast_mut().cast(), $len) }
+    };
+}
+pub(crate) use given;
+
+/// A buffer C gave to the library (see `given!`).
+#[derive(Debug)]
+pub struct Given {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Given {
+    /// # Safety
+    ///
+    /// A non-NULL `ptr` must be a buffer of `len` readable bytes from the workload allocator the
+    /// buffer is later released with, no longer used by C.
+    pub unsafe fn new(ptr: *mut u8, len: usize) -> Given {
+        Given { ptr, len }
+    }
+
+    /// The bytes (empty for NULL or length 0).
+    pub fn bytes(&self) -> &[u8] {
+        if self.ptr.is_null() || self.len == 0 {
+            return &[];
+        }
+        // SAFETY: readable for `len` bytes (constructor's contract) while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Releases the buffer with the allocator it came from.
+    pub fn release(self, allocator: &WorkloadAllocator) {
+        // SAFETY: from this allocator and owned by the library now (constructor's contract);
+        // released once (`self` is consumed).
+        unsafe { allocator.free(self.ptr.cast()) };
     }
 }
 

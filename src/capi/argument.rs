@@ -2,6 +2,7 @@
 
 use std::os::raw::c_char;
 
+use super::boundary::entry;
 use super::string::gearman_string_t;
 
 /// `struct gearman_argument_t { gearman_string_t name; gearman_string_t value; }` (32 bytes).
@@ -11,6 +12,12 @@ pub struct gearman_argument_t {
     pub name: gearman_string_t,
     pub value: gearman_string_t,
 }
+
+/// An argument without name or value.
+const NO_ARGUMENT: gearman_argument_t = gearman_argument_t {
+    name: gearman_string_t::null(),
+    value: gearman_string_t::null(),
+};
 
 /// `gearman_argument_t gearman_argument_make(const char *name, const size_t name_length, const char *value, const size_t value_size);`
 ///
@@ -27,13 +34,14 @@ pub unsafe extern "C" fn gearman_argument_make(
     value: *const c_char,
     value_size: usize,
 ) -> gearman_argument_t {
-    let _ = (name, name_length);
-    // No panic path (plain field stores), so no unwind guard is needed.
-    gearman_argument_t {
-        name: gearman_string_t::null(),
-        value: gearman_string_t {
-            c_str: value,
-            size: value_size,
-        },
-    }
+    entry!(NO_ARGUMENT, {
+        let _ = (name, name_length);
+        gearman_argument_t {
+            name: gearman_string_t::null(),
+            value: gearman_string_t {
+                c_str: value,
+                size: value_size,
+            },
+        }
+    })
 }

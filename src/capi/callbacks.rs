@@ -4,17 +4,17 @@
 //! take `gearman_malloc_fn *`. cbindgen can only express pointer typedefs, so the header's typedefs are
 //! written by hand (cbindgen.toml, `typedefs` section) and Rust names each one with an opaque marker
 //! type of the same name: a parameter `*mut gearman_malloc_fn` is rendered `gearman_malloc_fn *`.
-//! [`callback`] turns such a pointer into the Rust function-pointer type declared next to it.
+//! The [`CCallback`] trait ties each marker to its Rust function-pointer type, so [`callback`]
+//! can only turn a `*mut gearman_malloc_fn` into a [`MallocFn`], never into another type.
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
 use super::aggregator::gearman_aggregator_st;
 use super::enums::RawVerbose;
-use super::job::gearman_job_st;
 use super::result::gearman_result_st;
 use super::return_code::GearmanReturn;
-use super::task::gearman_task_st;
+use super::shells::{gearman_job_st, gearman_task_st};
 
 /// `in_port_t` (rendered by name; `uint16_t` on Linux).
 pub type in_port_t = u16;
@@ -28,7 +28,18 @@ macro_rules! marker {
 
         /// The Rust function-pointer type behind the marker of the same C name.
         pub type $fn_type = $sig;
+
+        impl CCallback for $name {
+            type Fn = $fn_type;
+        }
     )*};
+}
+
+/// A marker type standing for a C function typedef, tied to the Rust function-pointer type of
+/// that typedef.
+pub trait CCallback {
+    /// The function-pointer type (`unsafe extern "C" fn(...)`) of the typedef.
+    type Fn: Copy;
 }
 
 marker! {
@@ -73,17 +84,18 @@ marker! {
 /// The shape shared by the eight client callbacks.
 pub type TaskFn = unsafe extern "C" fn(*mut gearman_task_st) -> GearmanReturn;
 
-/// Converts a C function pointer (typed with its marker) into the Rust function-pointer type `F`.
+/// Converts a C function pointer, typed with its marker, into the function-pointer type the
+/// marker stands for; None for NULL.
 ///
 /// # Safety
 ///
-/// `F` must be the function-pointer type that matches the marker `M` (the `marker!` pairs above), and a
-/// non-NULL `ptr` must be a function of that signature.
-pub unsafe fn callback<M, F: Copy>(ptr: *mut M) -> Option<F> {
-    if ptr.is_null() || std::mem::size_of::<F>() != std::mem::size_of::<*mut M>() {
+/// A non-NULL `ptr` must be a function of the signature the marker's C typedef declares.
+pub unsafe fn callback<M: CCallback>(ptr: *mut M) -> Option<M::Fn> {
+    if ptr.is_null() || std::mem::size_of::<M::Fn>() != std::mem::size_of::<*mut M>() {
         return None;
     }
-    // SAFETY: function and data pointers have the same size (checked above) and representation on the
-    // platforms this library targets; the caller guarantees the signature.
-    Some(unsafe { std::mem::transmute_copy::<*mut M, F>(&ptr) })
+    // SAFETY: function and data pointers have the same size (checked above) and representation on
+    // the platforms this library targets; the trait ties the marker to its signature and the
+    // caller guarantees the function has it.
+    Some(unsafe { std::mem::transmute_copy::<*mut M, M::Fn>(&ptr) })
 }

@@ -1,138 +1,18 @@
 //! The client's run loop as C sees it (`gearman_client_run_tasks`, `gearman_client_wait`) and the
 //! request/reply exchanges with every server (`echo`, `set_server_option`, `cancel_job`,
-//! `set_identifier`).
-//!
-//! The core never calls user code: [`drive`] pulls events from it and calls the task's C callback
-//! with no Rust borrow alive, so a callback may call any client or task function (add tasks, read
-//! accessors, take data).
+//! `set_identifier`). The loop itself is in `run_loop.rs`.
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
-use super::boundary;
-use super::callbacks::{callback, TaskFn};
-use super::client::{client_ptr, gearman_client_st, with_client, ClientImpl};
-use super::error::to_c;
-use super::limits::GEARMAN_MAX_ECHO_SIZE;
-use super::return_code::{gearman_return_t, GearmanReturn};
-use super::task::{gearman_task_st, release_task};
-use crate::client::{EventKind, TaskId, TaskKind, TaskState};
+use super::boundary::{buf, cstr, entry, handle};
+use super::client_impl::ClientRef;
+use super::error::{code_of, to_c};
+use super::return_code::{GearmanReturn, INVALID};
+use super::run_loop;
+use super::shells::gearman_client_st;
+use super::submit::check_handle;
 use crate::error::{Error, ReturnCode};
-
-/// Runs the core loop, dispatching each event to its task's callback, until `target` finishes
-/// (Some) or no task is active (None). A callback answering anything but SUCCESS stops the loop
-/// with that code and its event is delivered again by the next call.
-///
-/// # Safety
-///
-/// `client` must be live for the whole call (callbacks must not free it).
-pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(), GearmanReturn> {
-    loop {
-        // SAFETY: live client; this borrow ends before any callback runs.
-        let c = unsafe { &mut *client };
-        let next = match target {
-            Some(t) => c.core.next_event_for(t),
-            None => c.core.next_event(),
-        };
-        let ev = match next {
-            Ok(Some(ev)) => ev,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                if e.code() == ReturnCode::CouldNotConnect {
-                    // 1.1.20 leaves the tasks NEW but shows the failure as their return code.
-                    for id in c.core.task_ids() {
-                        if let Some(t) = c.core.task_mut(id) {
-                            if t.state() == TaskState::New {
-                                t.ret = ReturnCode::CouldNotConnect;
-                            }
-                        }
-                    }
-                }
-                return Err(to_c(e.code()));
-            }
-        };
-        if c.in_callback.contains(&ev) {
-            // Called from inside this event's own callback: the core would hand the same event
-            // out again forever. It counts as handled (the outer dispatch sees that); its payload
-            // stays readable until that callback returns.
-            let data = c.core.task_mut(ev.task).and_then(|t| t.data.take());
-            c.core.complete_event();
-            if let Some(t) = c.core.task_mut(ev.task) {
-                t.data = data;
-            }
-            continue;
-        }
-        let record = c.core.task(ev.task).and_then(|t| c.record_of(t));
-        let Some(record) = record else {
-            c.core.complete_event();
-            continue;
-        };
-        // SAFETY: a live record of this client.
-        let r = unsafe { &mut *record };
-        r.recv_offset = 0;
-        let slot = match ev.kind {
-            EventKind::Created => r.actions.created_fn.cast::<c_void>(),
-            EventKind::Data => r.actions.data_fn.cast(),
-            EventKind::Warning => r.actions.warning_fn.cast(),
-            EventKind::Status => r.actions.status_fn.cast(),
-            EventKind::Complete => r.actions.complete_fn.cast(),
-            EventKind::Exception => r.actions.exception_fn.cast(),
-            EventKind::Fail => r.actions.fail_fn.cast(),
-        };
-        let shell: *mut gearman_task_st = r.shell;
-        // A background task is resolved by JOB_CREATED, but 1.1.20 sets its SUCCESS only after
-        // the created callback: inside it the task still reads UNKNOWN_STATE.
-        let created_resolves = ev.kind == EventKind::Created && ev.terminal;
-        if created_resolves {
-            if let Some(t) = c.core.task_mut(ev.task) {
-                t.ret = ReturnCode::UnknownState;
-            }
-        }
-        c.in_callback.push(ev);
-        // SAFETY: the slot holds NULL or a gearman_*_fn, all of the TaskFn shape.
-        let rc = match unsafe { callback::<c_void, TaskFn>(slot) } {
-            // SAFETY: no Rust borrow of the client or task is used after this point until the
-            // callback returns; the shell is live.
-            Some(f) => unsafe { f(shell) },
-            None => gearman_return_t::GEARMAN_SUCCESS.into(),
-        };
-        // SAFETY: live client (the callback must not free it).
-        let c = unsafe { &mut *client };
-        c.in_callback.pop();
-        if created_resolves {
-            if let Some(t) = c.core.task_mut(ev.task) {
-                t.ret = ReturnCode::Success;
-            }
-        }
-        if rc != gearman_return_t::GEARMAN_SUCCESS {
-            c.core.defer_event();
-            if let Ok(code) = i32::try_from(rc.0) {
-                if let Some(code) = ReturnCode::from_i32(code) {
-                    c.core.error_state_mut().set_code(code);
-                }
-            }
-            return Err(rc);
-        }
-        // The callback may have freed its own task, or completed its event through a nested
-        // client call: then there is no current event any more.
-        if c.core.current_event() == Some(ev) {
-            c.core.complete_event();
-        } else if let Some(t) = c.core.task_mut(ev.task) {
-            t.data = None;
-        }
-        if ev.terminal && c.core.options().free_tasks {
-            let auto = c.core.task(ev.task).is_some_and(|t| {
-                t.kind() == TaskKind::AddTask
-                    && t.tag() == record as usize
-                    && t.state() == TaskState::Finished
-            });
-            if auto {
-                // SAFETY: a live record of this client; its callback has returned.
-                unsafe { release_task(record) };
-            }
-        }
-    }
-}
 
 /// `gearman_return_t gearman_client_run_tasks(gearman_client_st *client);`
 ///
@@ -146,39 +26,7 @@ pub unsafe fn drive(client: *mut ClientImpl, target: Option<TaskId>) -> Result<(
 /// `client` must be NULL or a live client shell, not freed by a callback.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_run_tasks(client: *mut gearman_client_st) -> GearmanReturn {
-    boundary::guard(gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(), || {
-        // SAFETY: caller guarantee.
-        let Some(c) = (unsafe { client_ptr(client) }) else {
-            return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-        };
-        // SAFETY: live client.
-        if !unsafe { (*c).core.has_tasks() } {
-            return gearman_return_t::GEARMAN_SUCCESS.into();
-        }
-        // 1.1.20 resets the error state only when a packet starts being sent: a call that just
-        // collects results keeps the previous code (e.g. IO_WAIT) after its SUCCESS.
-        // SAFETY: live client.
-        let before = unsafe {
-            let core = &(*c).core;
-            let sends = core
-                .task_ids()
-                .iter()
-                .any(|&id| core.task(id).is_some_and(|t| t.state() == TaskState::New));
-            (!sends).then(|| core.error_state().clone())
-        };
-        // SAFETY: live client for the whole call (caller guarantee).
-        let r = unsafe { drive(c, None) };
-        if let (Ok(()), Some(before)) = (&r, before) {
-            // SAFETY: live client.
-            unsafe { *(*c).core.error_state_mut() = before };
-        }
-        // SAFETY: live client.
-        unsafe { (*c).flush_log() };
-        match r {
-            Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-            Err(rc) => rc,
-        }
-    })
+    entry!(INVALID, { run_loop::run_tasks(&mut handle!(client)) })
 }
 
 /// `gearman_return_t gearman_client_wait(gearman_client_st *client);`
@@ -191,21 +39,7 @@ pub unsafe extern "C" fn gearman_client_run_tasks(client: *mut gearman_client_st
 /// `client` must be NULL or a live client shell.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_client_wait(client: *mut gearman_client_st) -> GearmanReturn {
-    with_client(
-        client,
-        gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
-        |c| match c.core.wait() {
-            Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-            Err(e) => to_c(e.code()),
-        },
-    )
-}
-
-/// `gearman_client_set_server_option` for Rust callers: true when every server accepted it.
-pub fn set_server_option(c: &mut ClientImpl, option: &[u8]) -> bool {
-    let ok = c.core.set_server_option(option).is_ok();
-    c.flush_log();
-    ok
+    entry!(INVALID, { code_of(handle!(client).core.wait()) })
 }
 
 /// `bool gearman_client_set_server_option(gearman_client_st *self, const char *option_arg, size_t option_arg_size);`
@@ -223,10 +57,14 @@ pub unsafe extern "C" fn gearman_client_set_server_option(
     option_arg: *const c_char,
     option_arg_size: usize,
 ) -> bool {
-    with_client(self_, false, |c| {
-        // SAFETY: readable for the given size (caller guarantee).
-        let option = unsafe { boundary::bytes_from(option_arg, option_arg_size) };
-        set_server_option(c, option)
+    entry!(false, {
+        let mut c: ClientRef = handle!(self_);
+        // The length is checked before the caller's buffer is read.
+        let option = buf!(option_arg, option_arg_size);
+        match option.checked(|len| c.core.check_server_option(len)) {
+            Ok(option) => c.set_server_option(option),
+            Err(_) => false,
+        }
     })
 }
 
@@ -245,35 +83,15 @@ pub unsafe extern "C" fn gearman_client_echo(
     workload: *const c_void,
     workload_size: usize,
 ) -> GearmanReturn {
-    with_client(
-        client,
-        gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
-        |c| {
-            const OP: &str = "gearman_client_echo";
-            c.core.error_state_mut().reset();
-            if workload_size as u64 > u64::from(GEARMAN_MAX_ECHO_SIZE) {
-                let e = Error::new(
-                    ReturnCode::ArgumentTooLarge,
-                    OP,
-                    "workload_size was too large",
-                );
-                let rc = to_c(e.code());
-                c.record(e);
-                return rc;
-            }
-            if workload.is_null() && workload_size > 0 {
-                let e = Error::new(ReturnCode::InvalidArgument, OP, "workload was NULL");
-                c.record(e);
-                return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-            }
-            // SAFETY: readable for the given size (caller guarantee).
-            let data = unsafe { boundary::bytes_from(workload, workload_size) };
-            match c.core.echo(data) {
-                Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-                Err(e) => to_c(e.code()),
-            }
-        },
-    )
+    entry!(INVALID, {
+        let mut c: ClientRef = handle!(client);
+        // The length is checked before the caller's buffer is read.
+        let data = buf!(workload, workload_size);
+        match data.checked(|len| c.core.check_echo(len)) {
+            Ok(data) => code_of(c.core.echo(data)),
+            Err(e) => to_c(e.code()),
+        }
+    })
 }
 
 /// `gearman_return_t gearman_client_cancel_job(gearman_client_st *client_shell, gearman_job_handle_t job_handle);`
@@ -290,33 +108,27 @@ pub unsafe extern "C" fn gearman_client_cancel_job(
     client_shell: *mut gearman_client_st,
     job_handle: *const c_char,
 ) -> GearmanReturn {
-    with_client(
-        client_shell,
-        gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
-        |c| {
-            // SAFETY: a C string (caller guarantee).
-            let Some(handle) = (unsafe { boundary::cstr_bytes(job_handle) }) else {
-                c.core.error_state_mut().reset();
-                c.record(Error::new(
-                    ReturnCode::InvalidArgument,
-                    "gearman_client_cancel_job",
-                    "job_handle was NULL",
-                ));
-                return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-            };
-            if let Err(e) = super::client_submit::check_handle("gearman_client_cancel_job", handle)
-            {
+    entry!(INVALID, {
+        const OP: &str = "gearman_client_cancel_job";
+        let mut c: ClientRef = handle!(client_shell);
+        let checked = match cstr!(job_handle) {
+            None => Err(Error::new(
+                ReturnCode::InvalidArgument,
+                OP,
+                "job_handle was NULL",
+            )),
+            Some(handle) => check_handle(OP, handle).map(|()| handle),
+        };
+        match checked {
+            Ok(handle) => code_of(c.core.cancel_job(handle)),
+            Err(e) => {
                 c.core.error_state_mut().reset();
                 let code = to_c(e.code());
                 c.record(e);
-                return code;
+                code
             }
-            match c.core.cancel_job(handle) {
-                Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-                Err(e) => to_c(e.code()),
-            }
-        },
-    )
+        }
+    })
 }
 
 /// `gearman_return_t gearman_client_set_identifier(gearman_client_st *client, const char *id, size_t id_size);`
@@ -334,41 +146,21 @@ pub unsafe extern "C" fn gearman_client_set_identifier(
     id: *const c_char,
     id_size: usize,
 ) -> GearmanReturn {
-    with_client(
-        client,
-        gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
-        |c| {
-            if id.is_null() {
-                c.record(Error::new(
-                    ReturnCode::InvalidArgument,
-                    "gearman_client_set_identifier",
-                    "id was NULL",
-                ));
-                return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
+    entry!(INVALID, {
+        const OP: &str = "gearman_client_set_identifier";
+        let mut c: ClientRef = handle!(client);
+        // The length is checked before the caller's buffer is read.
+        let checked = buf!(id, id_size).checked(|len| match len {
+            None => Err(Error::new(ReturnCode::InvalidArgument, OP, "id was NULL")),
+            Some(len) => crate::endpoint::check_identifier_len(OP, len),
+        });
+        match checked {
+            Ok(bytes) => code_of(c.core.set_identifier(bytes)),
+            Err(e) => {
+                let code = to_c(e.code());
+                c.record(e);
+                code
             }
-            // SAFETY: readable for the given size (caller guarantee).
-            let bytes = unsafe { boundary::bytes_from(id, id_size) };
-            match c.core.set_identifier(bytes) {
-                Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-                Err(e) => to_c(e.code()),
-            }
-        },
-    )
-}
-
-/// Releases the C record of `id` if it has one, else just the core task.
-///
-/// # Safety
-///
-/// `client` must be live.
-pub unsafe fn free_any(client: *mut ClientImpl, id: TaskId) {
-    // SAFETY: live client.
-    let c = unsafe { &mut *client };
-    match c.core.task(id).and_then(|t| c.record_of(t)) {
-        // SAFETY: a live record of this client.
-        Some(r) => unsafe { release_task(r) },
-        None => {
-            c.core.free_task(id);
         }
-    }
+    })
 }

@@ -1,4 +1,5 @@
-//! How the C layer presents the core's error state (spec §4).
+//! How the C layer presents the core's error state (libgearman 1.1.20's error model: a code, a
+//! message in its `func(CODE) detail -> where` shape, a saved errno, and a log callback).
 //!
 //! There is one error model: [`crate::error::ErrorState`] (code, NUL-terminated message, errno,
 //! pending log lines), owned by the core's `Client` and `Worker`. This module only converts codes
@@ -6,7 +7,7 @@
 
 use std::ffi::{c_void, CString};
 
-use super::callbacks::{callback, gearman_log_fn, LogFn};
+use super::callbacks::{callback, gearman_log_fn};
 use super::enums::{gearman_verbose_t, RawVerbose};
 use super::return_code::GearmanReturn;
 use crate::error::{ErrorState, ReturnCode};
@@ -14,6 +15,14 @@ use crate::error::{ErrorState, ReturnCode};
 /// A core code as C sees it.
 pub fn to_c(code: ReturnCode) -> GearmanReturn {
     GearmanReturn(code as i32 as u32)
+}
+
+/// SUCCESS, or the code of the error.
+pub fn code_of(r: Result<(), crate::error::Error>) -> GearmanReturn {
+    match r {
+        Ok(()) => GearmanReturn(0),
+        Err(e) => to_c(e.code()),
+    }
 }
 
 /// A C code as the core sees it; values outside 0..=52 become MAX_RETURN.
@@ -69,7 +78,7 @@ impl LogSettings {
         }
         let entries = state.take_log_entries();
         // SAFETY: signature guaranteed by the caller.
-        let Some(f) = (unsafe { callback::<_, LogFn>(self.function) }) else {
+        let Some(f) = (unsafe { callback(self.function) }) else {
             return;
         };
         for (code, message) in entries {

@@ -6,14 +6,15 @@ use std::os::raw::c_char;
 
 use super::actions::gearman_actions_t;
 use super::argument::gearman_argument_t;
-use super::boundary;
-use super::client::{client_ptr, gearman_client_st, ClientImpl};
-use super::client_run::drive;
-use super::client_submit::workload_of;
+use super::boundary::{buf, entry, handle_opt, nullable, set_errno, CBuf, Storage};
+use super::client_impl::ClientRef;
 use super::enums::{gearman_job_priority_t, gearman_task_attr_kind_t};
-use super::task::{attach_task, gearman_task_st, release_task, task_impl};
+use super::run_loop;
+use super::shells::{gearman_client_st, gearman_task_st};
+use super::submit::{add_linked, workload_of};
 use super::task_attr::gearman_task_attr_t;
-use crate::client::{Mode, NewTask, Priority, Request, TaskKind};
+use super::task_impl::{self, TaskRef};
+use crate::client::{Client, Mode, NewTask, Priority, Request, TaskKind};
 use crate::error::{Error, ReturnCode};
 
 fn priority_of(attr: &gearman_task_attr_t) -> Priority {
@@ -26,42 +27,33 @@ fn priority_of(attr: &gearman_task_attr_t) -> Priority {
     }
 }
 
-/// The workload in `arguments` (NULL: empty).
-///
-/// # Safety
-///
-/// `arguments` NULL or a readable `gearman_argument_t` whose value is readable.
-unsafe fn workload<'a>(op: &str, arguments: *const gearman_argument_t) -> Result<&'a [u8], Error> {
-    // SAFETY: caller guarantee.
-    match unsafe { boundary::ref_from(arguments) } {
-        None => Ok(&[]),
-        // SAFETY: the value's bytes are readable (caller guarantee).
-        Some(a) => unsafe { workload_of(op, a.value.c_str.cast(), a.value.size) },
-    }
+/// The workload in `arguments` (None: empty), read only once the whole submission (function,
+/// unique and its length) is known to fit a packet.
+fn workload_in<'a>(
+    op: &str,
+    client: &Client,
+    function: &[u8],
+    unique: &[u8],
+    arguments: Option<CBuf<'a>>,
+) -> Result<&'a [u8], Error> {
+    let Some(value) = arguments else {
+        return Ok(&[]);
+    };
+    let unique = (!unique.is_empty()).then_some(unique);
+    client.check_submission(function, unique, value.len())?;
+    workload_of(op, value)
 }
 
-/// Adds the collect-mode task, links a shell to it and runs the loop once; NULL (error recorded)
-/// when the task cannot be made.
-///
-/// # Safety
-///
-/// `c` live.
-unsafe fn submit(c: *mut ClientImpl, t: NewTask<'_>, context: *mut c_void) -> *mut gearman_task_st {
-    // SAFETY: live client.
-    let id = match unsafe { (*c).core.add_task_with(t) } {
-        Ok(id) => id,
-        Err(_) => return std::ptr::null_mut(),
-    };
-    // SAFETY: live client; a heap shell.
-    unsafe {
-        attach_task(
-            c,
-            std::ptr::null_mut(),
-            id,
-            gearman_actions_t::default(),
-            context,
-        )
-    }
+/// The lengths of an explicit-length function name and unique, checked before they are read.
+fn check_names(op: &str, function_len: usize, unique_len: usize) -> Result<(), Error> {
+    crate::endpoint::check_function_name(op, function_len)?;
+    crate::client::check_unique_len(op, unique_len)
+}
+
+/// Adds the collect-mode task with a heap shell; NULL when the task cannot be made.
+fn submit(c: &mut ClientRef, t: NewTask<'_>, context: *mut c_void) -> *mut gearman_task_st {
+    add_linked(c, Storage::heap(), gearman_actions_t::default(), context, t)
+        .unwrap_or(std::ptr::null_mut())
 }
 
 /// `gearman_task_st *gearman_execute(gearman_client_st *client, const char *function_name, size_t function_name_length, const char *unique, size_t unique_length, gearman_task_attr_t *workload, gearman_argument_t *arguments, void *context);`
@@ -87,37 +79,37 @@ pub unsafe extern "C" fn gearman_execute(
     arguments: *mut gearman_argument_t,
     context: *mut c_void,
 ) -> *mut gearman_task_st {
-    boundary::guard(std::ptr::null_mut(), || {
+    entry!(std::ptr::null_mut(), {
         const OP: &str = "gearman_execute";
-        // SAFETY: caller guarantee.
-        let Some(c) = (unsafe { client_ptr(client) }) else {
-            return std::ptr::null_mut();
+        let Some(mut c): Option<ClientRef> = handle_opt!(client) else {
+            return Ok(std::ptr::null_mut());
         };
-        // SAFETY: live client.
-        let cl = unsafe { &mut *c };
-        if function_name.is_null() || function_name_length == 0 {
-            cl.record(Error::new(
+        let (function, unique) = (
+            buf!(function_name, function_name_length),
+            buf!(unique, unique_length),
+        );
+        let arguments = nullable!(arguments).map(|a| buf!(a.value.c_str, a.value.size));
+        let parsed = if function.is_null() || function.is_empty() {
+            Err(Error::new(
                 ReturnCode::InvalidArgument,
                 OP,
                 "function_name was NULL",
-            ));
-            return std::ptr::null_mut();
-        }
-        // SAFETY: readable for the given lengths (caller guarantee).
-        let function = unsafe { boundary::bytes_from(function_name, function_name_length) };
-        // SAFETY: as above.
-        let unique = unsafe { boundary::bytes_from(unique, unique_length) };
-        // SAFETY: readable arguments (caller guarantee).
-        let data = match unsafe { self::workload(OP, arguments) } {
-            Ok(d) => d,
+            ))
+        } else {
+            check_names(OP, function.len(), unique.len()).and_then(|()| {
+                // The lengths are bounded: the names can be read.
+                let (function, unique) = (function.bytes(), unique.bytes());
+                workload_in(OP, &c.core, function, unique, arguments).map(|d| (function, unique, d))
+            })
+        };
+        let (function, unique, data) = match parsed {
+            Ok(p) => p,
             Err(e) => {
-                cl.record(e);
-                return std::ptr::null_mut();
+                c.record(e);
+                return Ok(std::ptr::null_mut());
             }
         };
-        // SAFETY: readable attr (caller guarantee).
-        let attr = unsafe { boundary::ref_from(workload) };
-        let (request, context) = match attr {
+        let (request, context) = match nullable!(workload) {
             None => (
                 Request::Job {
                     priority: Priority::Normal,
@@ -125,11 +117,12 @@ pub unsafe extern "C" fn gearman_execute(
                 },
                 std::ptr::null_mut(),
             ),
-            Some(a) if a.kind == gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH => {
-                // SAFETY: an EPOCH attr stores its time in the union.
-                let when = unsafe { a.options.epoch.value };
-                (Request::Epoch { when }, context)
-            }
+            Some(a) if a.kind == gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH => (
+                Request::Epoch {
+                    when: a.epoch_value(),
+                },
+                context,
+            ),
             Some(a) => (
                 Request::Job {
                     priority: priority_of(a),
@@ -143,17 +136,14 @@ pub unsafe extern "C" fn gearman_execute(
             function,
             unique: (!unique.is_empty()).then_some(unique),
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
-        // SAFETY: live client.
-        let shell = unsafe { submit(c, t, context) };
+        let shell = submit(&mut c, t, context);
         if !shell.is_null() {
-            // SAFETY: live client for the whole call; the code is discarded as in 1.1.20.
-            let _ = unsafe { drive(c, None) };
+            // The code is discarded, as in 1.1.20.
+            let _ = run_loop::drive(&c, None);
         }
-        // SAFETY: live client.
-        unsafe { (*c).flush_log() };
         shell
     })
 }
@@ -181,46 +171,58 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
     arguments: *mut gearman_argument_t,
     context: *mut c_void,
 ) -> *mut gearman_task_st {
-    boundary::guard(std::ptr::null_mut(), || {
+    entry!(std::ptr::null_mut(), {
         const OP: &str = "gearman_execute_by_partition";
-        // SAFETY: caller guarantee.
-        let Some(c) = (unsafe { client_ptr(client) }) else {
-            // SAFETY: errno is thread-local and writable.
-            unsafe { *libc::__errno_location() = libc::EINVAL };
-            return std::ptr::null_mut();
+        let Some(mut c): Option<ClientRef> = handle_opt!(client) else {
+            set_errno(libc::EINVAL);
+            return Ok(std::ptr::null_mut());
         };
-        // SAFETY: live client.
-        let cl = unsafe { &mut *c };
-        let invalid = |cl: &mut ClientImpl, detail: &str| {
-            cl.record(Error::new(ReturnCode::InvalidArgument, OP, detail));
-            std::ptr::null_mut()
+        let (partition, function, unique) = (
+            buf!(partition_function, partition_function_length),
+            buf!(function_name, function_name_length),
+            buf!(unique_str, unique_length),
+        );
+        let attr = nullable!(workload);
+        let arguments = nullable!(arguments).map(|a| buf!(a.value.c_str, a.value.size));
+        let invalid = |detail: &str| Err(Error::new(ReturnCode::InvalidArgument, OP, detail));
+        let parsed = if partition.is_null()
+            || partition.is_empty()
+            || function.is_null()
+            || function.is_empty()
+        {
+            invalid("function name was empty")
+        } else {
+            // The reducer's name has no limit of its own (1.1.20): only the packet's.
+            check_names(OP, partition.len(), unique.len())
+                .and_then(|()| crate::endpoint::check_packet(OP, &[], function.len()))
+                .and_then(|()| {
+                    if attr.is_some_and(|a| {
+                        a.kind == gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH
+                    }) {
+                        return invalid(
+                            "EPOCH is not currently supported for gearman_client_execute_reduce()",
+                        );
+                    }
+                    // The lengths are bounded: the names can be read.
+                    let (partition, function, unique) =
+                        (partition.bytes(), function.bytes(), unique.bytes());
+                    // The reducer's name travels in the same packet: counted with the function.
+                    let data =
+                        workload_in(OP, &c.core, partition, unique, arguments).and_then(|d| {
+                            let fields = [partition.len() + function.len() + 2, unique.len()];
+                            crate::endpoint::check_packet(OP, &fields, d.len()).map(|()| d)
+                        })?;
+                    if data.is_empty() {
+                        return invalid("workload was empty");
+                    }
+                    Ok((partition, function, unique, data))
+                })
         };
-        // SAFETY: readable for the given lengths (caller guarantee).
-        let (partition, function, unique) = unsafe {
-            (
-                boundary::bytes_from(partition_function, partition_function_length),
-                boundary::bytes_from(function_name, function_name_length),
-                boundary::bytes_from(unique_str, unique_length),
-            )
-        };
-        if partition.is_empty() || function.is_empty() {
-            return invalid(cl, "function name was empty");
-        }
-        // SAFETY: readable attr (caller guarantee).
-        let attr = unsafe { boundary::ref_from(workload) };
-        if attr.is_some_and(|a| a.kind == gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH) {
-            return invalid(
-                cl,
-                "EPOCH is not currently supported for gearman_client_execute_reduce()",
-            );
-        }
-        // SAFETY: readable arguments (caller guarantee).
-        let data = match unsafe { self::workload(OP, arguments) } {
-            Ok(d) if !d.is_empty() => d,
-            Ok(_) => return invalid(cl, "workload was empty"),
+        let (partition, function, unique, data) = match parsed {
+            Ok(p) => p,
             Err(e) => {
-                cl.record(e);
-                return std::ptr::null_mut();
+                c.record(e);
+                return Ok(std::ptr::null_mut());
             }
         };
         let background =
@@ -233,7 +235,7 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
             function: partition,
             unique: (!unique.is_empty()).then_some(unique),
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
         let context = if attr.is_some() {
@@ -241,24 +243,16 @@ pub unsafe extern "C" fn gearman_execute_by_partition(
         } else {
             std::ptr::null_mut()
         };
-        // SAFETY: live client.
-        let shell = unsafe { submit(c, t, context) };
+        let shell = submit(&mut c, t, context);
         if shell.is_null() {
-            // SAFETY: live client.
-            unsafe { (*c).flush_log() };
-            return shell;
+            return Ok(shell);
         }
-        // SAFETY: live client for the whole call.
-        let r = unsafe { drive(c, None) };
-        // SAFETY: live client.
-        unsafe { (*c).flush_log() };
-        if r.is_err() {
-            // SAFETY: the shell just made; its record is live.
-            if let Some(rec) = unsafe { task_impl(shell) } {
-                // SAFETY: a live record of this client, no callback running.
-                unsafe { release_task(rec) };
+        if run_loop::drive(&c, None).is_err() {
+            let task: Option<TaskRef> = handle_opt!(shell);
+            if let Some(task) = task {
+                task_impl::release(task);
             }
-            return std::ptr::null_mut();
+            return Ok(std::ptr::null_mut());
         }
         shell
     })

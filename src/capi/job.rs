@@ -1,190 +1,14 @@
-//! `gearman_job_st`: the caller-visible handle of a job (owned by its worker) (upstream
-//! interface/job.h), and the `gearman_job_*` functions, presenting the core's [`Job`].
-//!
-//! A job comes from `gearman_worker_grab_job` (the caller frees it; the worker frees what is left
-//! when it is freed) or is passed to a function's callback during `gearman_worker_work` (freed
-//! when `work` returns). The strings handed to C are NUL-terminated copies owned by the job.
+//! `gearman_job_st` (upstream interface/job.h, job.h): the reports a worker sends for a job and
+//! the job's accessors. A job belongs to its worker; see [`JobImpl`](super::worker_impl::JobImpl).
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
-use super::boundary;
-use super::client::{
-    gearman_client_add_options, gearman_client_add_server, gearman_client_create,
-    gearman_client_free, gearman_client_set_log_fn, gearman_client_set_namespace,
-    gearman_client_set_timeout, gearman_client_st,
-};
-use super::client_run::gearman_client_set_identifier;
-use super::enums::{gearman_client_options_t, RawClientOptions};
-use super::reducer::Reducer;
-use super::return_code::{gearman_return_t, GearmanReturn};
-use super::worker::{bytes, emit_log, gearman_worker_clone, gearman_worker_error, rc, WorkerImpl};
-use crate::error::{Error, ReturnCode};
-use crate::worker::Job;
-
-/// The `options` member of `gearman_job_st` (an anonymous struct upstream; same layout).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct gearman_job_options_st {
-    pub is_allocated: bool,
-    pub is_initialized: bool,
-}
-
-/// `struct gearman_job_st { struct { ... } options; void *_impl; }`: 16 bytes, `_impl` at offset 8.
-#[repr(C)]
-#[derive(Debug)]
-pub struct gearman_job_st {
-    pub options: gearman_job_options_st,
-    pub _impl: *mut c_void,
-}
-
-boundary::impl_shell!(gearman_job_st);
-
-/// What `_impl` of a `gearman_job_st` points to.
-pub struct JobImpl {
-    pub(crate) job: Job,
-    /// The owning worker (outlives the job: freeing a worker frees its jobs).
-    pub(crate) worker: *mut WorkerImpl,
-    shell: *mut gearman_job_st,
-    /// `handle\0function\0unique\0`: the strings the accessors return.
-    strings: Vec<u8>,
-    function_at: usize,
-    unique_at: usize,
-    /// Registered in the worker's list of grabbed jobs.
-    linked: bool,
-    /// The client `gearman_job_use_client` created (owned by the job), or NULL.
-    client: *mut gearman_client_st,
-    /// A map job's reducer, built when a partition function runs it.
-    pub(crate) reducer: Option<Reducer>,
-}
-
-impl JobImpl {
-    /// Wraps a job for C in `caller` storage (or a library shell); `linked` jobs are freed with
-    /// the worker if C does not free them.
-    ///
-    /// # Safety
-    ///
-    /// `worker` must be live; a non-NULL `caller` must be writable storage for a shell.
-    pub(crate) unsafe fn create(
-        job: Job,
-        worker: *mut WorkerImpl,
-        caller: *mut gearman_job_st,
-        linked: bool,
-    ) -> *mut JobImpl {
-        let mut strings = Vec::with_capacity(
-            job.handle().len() + job.function_name().len() + job.unique().len() + 3,
-        );
-        strings.extend_from_slice(job.handle());
-        strings.push(0);
-        let function_at = strings.len();
-        strings.extend_from_slice(job.function_name());
-        strings.push(0);
-        let unique_at = strings.len();
-        strings.extend_from_slice(job.unique());
-        strings.push(0);
-        let raw = Box::into_raw(Box::new(JobImpl {
-            job,
-            worker,
-            shell: std::ptr::null_mut(),
-            strings,
-            function_at,
-            unique_at,
-            linked,
-            client: std::ptr::null_mut(),
-            reducer: None,
-        }));
-        // SAFETY: forwarded caller guarantee for `caller`; `raw` is the fresh box.
-        unsafe {
-            (*raw).shell = boundary::shell_attach(caller, raw.cast());
-            if linked {
-                (*worker).jobs.push(raw);
-            }
-        }
-        raw
-    }
-
-    /// The shell C sees.
-    pub(crate) fn shell(&self) -> *mut gearman_job_st {
-        self.shell
-    }
-
-    /// Releases a job and its shell; `unlink` removes it from the worker's list first.
-    ///
-    /// # Safety
-    ///
-    /// `job` must come from [`JobImpl::create`] and not be used afterwards.
-    pub(crate) unsafe fn destroy(job: *mut JobImpl, unlink: bool) {
-        // SAFETY: caller guarantee.
-        let imp = unsafe { Box::from_raw(job) };
-        if unlink && imp.linked {
-            // SAFETY: the owning worker outlives its jobs.
-            let list = unsafe { &mut (*imp.worker).jobs };
-            list.retain(|&j| j != job);
-        }
-        let shell = imp.shell;
-        // SAFETY: the job's own client from `gearman_job_use_client`, released once.
-        unsafe { gearman_client_free(imp.client) };
-        drop(imp);
-        // SAFETY: the shell was attached by `create` and still refers to the released job.
-        unsafe { boundary::shell_release(shell) };
-    }
-
-    fn c_string(&self, at: usize) -> *const c_char {
-        self.strings[at..].as_ptr().cast()
-    }
-}
-
-/// The implementation behind a job shell, or None for an invalid job.
-///
-/// # Safety
-///
-/// A non-NULL `job` must be a live shell whose `_impl` is NULL or a live `JobImpl`.
-unsafe fn job_impl(job: *const gearman_job_st) -> Option<*mut JobImpl> {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { boundary::impl_of(job) }.map(|p| p.cast::<JobImpl>())
-}
-
-/// Runs `body` on a valid job (`invalid` otherwise or on a panic).
-///
-/// # Safety
-///
-/// A non-NULL `job` must be a live shell.
-unsafe fn with_job<R: Copy>(
-    job: *const gearman_job_st,
-    invalid: R,
-    body: impl FnOnce(*mut JobImpl) -> R,
-) -> R {
-    boundary::guard(invalid, || {
-        // SAFETY: forwarded caller guarantee.
-        match unsafe { job_impl(job) } {
-            Some(j) => body(j),
-            None => invalid,
-        }
-    })
-}
-
-/// Sends one report for a job through its worker, then logs any error recorded.
-///
-/// # Safety
-///
-/// A non-NULL `job` must be a live shell.
-unsafe fn send(
-    job: *mut gearman_job_st,
-    op: impl FnOnce(&mut crate::worker::Worker, &mut Job) -> Result<(), Error>,
-) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, rc(ReturnCode::InvalidArgument), |j| {
-            let w = (*j).worker;
-            let r = op(&mut (*w).core, &mut (*j).job);
-            emit_log(w);
-            match r {
-                Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-                Err(e) => rc(e.code()),
-            }
-        })
-    }
-}
+use super::boundary::{buf, entry, handle, out, Storage};
+use super::return_code::{GearmanReturn, INVALID};
+use super::shells::{gearman_client_st, gearman_job_st, gearman_worker_st};
+use super::worker_impl::JobRef;
+use crate::error::ReturnCode;
 
 /// `void gearman_job_free(gearman_job_st *job);`
 ///
@@ -198,18 +22,9 @@ unsafe fn send(
 /// belong to `gearman_worker_work` and must not be freed by C.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_free(job: *mut gearman_job_st) {
-    boundary::guard((), || {
-        // SAFETY: forwarded caller guarantee.
-        if let Some(j) = unsafe { job_impl(job) } {
-            // The job a callback receives belongs to `gearman_worker_work`, which releases it
-            // when the callback returns: freeing it here would leave `work` with a dangling job
-            // (1.1.20 crashes), so that is a no-op.
-            // SAFETY: a live job from `JobImpl::create`.
-            if unsafe { (*j).linked } {
-                // SAFETY: a grabbed job, released once.
-                unsafe { JobImpl::destroy(j, true) };
-            }
-        }
+    entry!((), {
+        let j: JobRef = handle!(job);
+        j.free();
     })
 }
 
@@ -220,9 +35,10 @@ pub unsafe extern "C" fn gearman_job_free(job: *mut gearman_job_st) {
 ///
 /// A non-NULL `worker` must be a live shell; the freed jobs must not be used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn gearman_job_free_all(worker: *mut super::worker::gearman_worker_st) {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { super::worker::with_worker(worker, (), |w| (*w).free_jobs()) }
+pub unsafe extern "C" fn gearman_job_free_all(worker: *mut gearman_worker_st) {
+    entry!((), {
+        handle!(worker).free_jobs();
+    })
 }
 
 /// `gearman_return_t gearman_job_send_data(gearman_job_st *job, const void *data, size_t data_size);`
@@ -240,18 +56,22 @@ pub unsafe extern "C" fn gearman_job_send_data(
     data: *const c_void,
     data_size: usize,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
+    entry!(INVALID, {
+        const OP: &str = "gearman_job_send_data";
+        let mut j: JobRef = handle!(job);
+        let data = buf!(data, data_size);
         // A map job's data goes to its reducer.
-        if let Some(j) = job_impl(job) {
-            if let (false, Some(r)) = ((*j).job.is_finished(), (*j).reducer.as_mut()) {
-                return boundary::guard(rc(ReturnCode::InvalidArgument), || {
-                    r.add(bytes(data, data_size))
-                });
+        let finished = j.job.is_finished();
+        match j.reducer.as_mut() {
+            Some(reducer) if !finished => {
+                match data.checked(|len| crate::endpoint::check_packet(OP, &[], len.unwrap_or(0))) {
+                    Ok(data) => reducer.add(data),
+                    Err(e) => super::error::to_c(e.code()),
+                }
             }
+            _ => j.send_with_data(OP, data, |w, j, d| w.job_send_data(j, d)),
         }
-        send(job, |w, j| w.job_send_data(j, bytes(data, data_size)))
-    }
+    })
 }
 
 /// `gearman_return_t gearman_job_send_warning(gearman_job_st *job, const void *warning, size_t warning_size);`
@@ -267,12 +87,14 @@ pub unsafe extern "C" fn gearman_job_send_warning(
     warning: *const c_void,
     warning_size: usize,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        send(job, |w, j| {
-            w.job_send_warning(j, bytes(warning, warning_size))
-        })
-    }
+    entry!(INVALID, {
+        let mut j: JobRef = handle!(job);
+        j.send_with_data(
+            "gearman_job_send_warning",
+            buf!(warning, warning_size),
+            |w, j, d| w.job_send_warning(j, d),
+        )
+    })
 }
 
 /// `gearman_return_t gearman_job_send_status(gearman_job_st *job, uint32_t numerator, uint32_t denominator);`
@@ -288,8 +110,10 @@ pub unsafe extern "C" fn gearman_job_send_status(
     numerator: u32,
     denominator: u32,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { send(job, |w, j| w.job_send_status(j, numerator, denominator)) }
+    entry!(INVALID, {
+        let mut j: JobRef = handle!(job);
+        j.send(None, |w, j, _| w.job_send_status(j, numerator, denominator))
+    })
 }
 
 /// `gearman_return_t gearman_job_send_complete(gearman_job_st *job, const void *result, size_t result_size);`
@@ -306,18 +130,19 @@ pub unsafe extern "C" fn gearman_job_send_complete(
     result: *const c_void,
     result_size: usize,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
+    entry!(INVALID, {
+        let mut j: JobRef = handle!(job);
         // A map job completes through its reducer when the function returns (1.1.20).
-        if let Some(j) = job_impl(job) {
-            if !(*j).job.is_finished() && (*j).reducer.is_some() {
-                return rc(ReturnCode::InvalidArgument);
-            }
+        if !j.job.is_finished() && j.reducer.is_some() {
+            INVALID
+        } else {
+            j.send_with_data(
+                "gearman_job_send_complete",
+                buf!(result, result_size),
+                |w, j, d| w.job_send_complete(j, d),
+            )
         }
-        send(job, |w, j| {
-            w.job_send_complete(j, bytes(result, result_size))
-        })
-    }
+    })
 }
 
 /// `gearman_return_t gearman_job_send_exception(gearman_job_st *job, const void *exception, size_t exception_size);`
@@ -335,12 +160,14 @@ pub unsafe extern "C" fn gearman_job_send_exception(
     exception: *const c_void,
     exception_size: usize,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        send(job, |w, j| {
-            w.job_send_exception(j, bytes(exception, exception_size))
-        })
-    }
+    entry!(INVALID, {
+        let mut j: JobRef = handle!(job);
+        j.send_with_data(
+            "gearman_job_send_exception",
+            buf!(exception, exception_size),
+            |w, j, d| w.job_send_exception(j, d),
+        )
+    })
 }
 
 /// `gearman_return_t gearman_job_send_fail(gearman_job_st *job);`: WORK_FAIL(handle) and the job
@@ -351,22 +178,21 @@ pub unsafe extern "C" fn gearman_job_send_exception(
 /// A non-NULL `job` must be a live shell.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_send_fail(job: *mut gearman_job_st) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        if let Some(j) = job_impl(job) {
-            if !(*j).job.is_finished() && (*j).reducer.is_some() {
-                let w = (*j).worker;
-                let code = (*w).record(
-                    ReturnCode::InvalidArgument,
-                    "gearman_job_send_fail",
-                    "Job has a reducer",
-                );
-                emit_log(w);
-                return code;
-            }
+    entry!(INVALID, {
+        let mut j: JobRef = handle!(job);
+        if !j.job.is_finished() && j.reducer.is_some() {
+            let w = j.worker();
+            let code = w.record(
+                ReturnCode::InvalidArgument,
+                "gearman_job_send_fail",
+                "Job has a reducer",
+            );
+            w.flush_log();
+            code
+        } else {
+            j.send(None, |w, j, _| w.job_send_fail(j))
         }
-        send(job, |w, j| w.job_send_fail(j))
-    }
+    })
 }
 
 /// `const char *gearman_job_handle(const gearman_job_st *job);`: "H:host:n"; invalid → NULL.
@@ -376,8 +202,7 @@ pub unsafe extern "C" fn gearman_job_send_fail(job: *mut gearman_job_st) -> Gear
 /// A non-NULL `job` must be a live shell. The string lives as long as the job.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_handle(job: *const gearman_job_st) -> *const c_char {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { with_job(job, std::ptr::null(), |j| (*j).c_string(0)) }
+    entry!(std::ptr::null(), { handle!(job).handle_cstr() })
 }
 
 /// `const char *gearman_job_function_name(const gearman_job_st *job);`: as assigned by the server
@@ -388,8 +213,7 @@ pub unsafe extern "C" fn gearman_job_handle(job: *const gearman_job_st) -> *cons
 /// As [`gearman_job_handle`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_function_name(job: *const gearman_job_st) -> *const c_char {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { with_job(job, std::ptr::null(), |j| (*j).c_string((*j).function_at)) }
+    entry!(std::ptr::null(), { handle!(job).function_cstr() })
 }
 
 /// `const char *gearman_job_unique(const gearman_job_st *job);`: the unique of JOB_ASSIGN_UNIQ /
@@ -400,8 +224,7 @@ pub unsafe extern "C" fn gearman_job_function_name(job: *const gearman_job_st) -
 /// As [`gearman_job_handle`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_unique(job: *const gearman_job_st) -> *const c_char {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { with_job(job, std::ptr::null(), |j| (*j).c_string((*j).unique_at)) }
+    entry!(std::ptr::null(), { handle!(job).unique_cstr() })
 }
 
 /// `const void *gearman_job_workload(const gearman_job_st *job);`: the workload bytes (not
@@ -412,17 +235,7 @@ pub unsafe extern "C" fn gearman_job_unique(job: *const gearman_job_st) -> *cons
 /// As [`gearman_job_handle`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_workload(job: *const gearman_job_st) -> *const c_void {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, std::ptr::null(), |j| {
-            let w = (*j).job.workload();
-            if w.is_empty() {
-                std::ptr::null()
-            } else {
-                w.as_ptr().cast()
-            }
-        })
-    }
+    entry!(std::ptr::null(), { handle!(job).workload_ptr() })
 }
 
 /// `size_t gearman_job_workload_size(const gearman_job_st *job);` (invalid → 0).
@@ -432,8 +245,7 @@ pub unsafe extern "C" fn gearman_job_workload(job: *const gearman_job_st) -> *co
 /// A non-NULL `job` must be a live shell.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_workload_size(job: *const gearman_job_st) -> usize {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { with_job(job, 0, |j| (*j).job.workload().len()) }
+    entry!(0, { handle!(job).job.workload().len() })
 }
 
 /// `void *gearman_job_take_workload(gearman_job_st *job, size_t *data_size);`
@@ -450,31 +262,11 @@ pub unsafe extern "C" fn gearman_job_take_workload(
     job: *mut gearman_job_st,
     data_size: *mut usize,
 ) -> *mut c_void {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, std::ptr::null_mut(), |j| {
-            let imp = &mut *j;
-            if imp.job.workload().is_empty() {
-                boundary::write_out(data_size, 0);
-                return std::ptr::null_mut();
-            }
-            let allocator = (*imp.worker).allocator;
-            let p = allocator.copy_with_nul(imp.job.workload());
-            if p.is_null() {
-                let w = imp.worker;
-                (*w).record(
-                    ReturnCode::MemoryAllocationFailure,
-                    "gearman_job_take_workload",
-                    "workload allocation failed",
-                );
-                boundary::write_out(data_size, 0);
-                return std::ptr::null_mut();
-            }
-            boundary::write_out(data_size, imp.job.workload().len());
-            imp.job.take_workload();
-            p
-        })
-    }
+    entry!(std::ptr::null_mut(), {
+        let (workload, size) = handle!(job).take_workload();
+        out!(data_size).set(size);
+        workload
+    })
 }
 
 /// `gearman_worker_st *gearman_job_clone_worker(gearman_job_st *job);`: `gearman_worker_clone(NULL,
@@ -486,13 +278,13 @@ pub unsafe extern "C" fn gearman_job_take_workload(
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_clone_worker(
     job: *mut gearman_job_st,
-) -> *mut super::worker::gearman_worker_st {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, std::ptr::null_mut(), |j| {
-            gearman_worker_clone(std::ptr::null_mut(), (*(*j).worker).shell())
-        })
-    }
+) -> *mut gearman_worker_st {
+    entry!(std::ptr::null_mut(), {
+        match handle!(job).worker().cloned() {
+            Some(w) => w.install(Storage::heap()),
+            None => std::ptr::null_mut(),
+        }
+    })
 }
 
 /// `const char *gearman_job_error(gearman_job_st *job);`: the owning worker's `error()`. Invalid →
@@ -503,12 +295,7 @@ pub unsafe extern "C" fn gearman_job_clone_worker(
 /// A non-NULL `job` must be a live shell.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_job_error(job: *mut gearman_job_st) -> *const c_char {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, std::ptr::null(), |j| {
-            gearman_worker_error((*(*j).worker).shell())
-        })
-    }
+    entry!(std::ptr::null(), { handle!(job).worker().error_ptr() })
 }
 
 /// `gearman_client_st *gearman_job_use_client(gearman_job_st *job);`
@@ -526,57 +313,23 @@ pub unsafe extern "C" fn gearman_job_error(job: *mut gearman_job_st) -> *const c
 pub unsafe extern "C" fn gearman_job_use_client(
     job: *mut gearman_job_st,
 ) -> *mut gearman_client_st {
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        with_job(job, std::ptr::null_mut(), |j| {
-            if (*j).client.is_null() {
-                (*j).client = client_like((*j).worker);
-            }
-            (*j).client
-        })
-    }
-}
-
-/// A new heap client with the worker's settings (NULL when creation fails).
-///
-/// # Safety
-///
-/// `w` must be a live worker implementation.
-pub(crate) unsafe fn client_like(w: *mut WorkerImpl) -> *mut gearman_client_st {
-    // SAFETY: creating a library-allocated client; `w` is live (caller guarantee).
-    unsafe {
-        let c = gearman_client_create(std::ptr::null_mut());
-        if c.is_null() {
-            return c;
+    entry!(std::ptr::null_mut(), {
+        let mut j: JobRef = handle!(job);
+        if j.client.is_null() {
+            j.client = j.worker().client_like();
         }
-        let core = &(*w).core;
-        for (host, port) in core.servers() {
-            let Ok(host) = std::ffi::CString::new(host) else {
-                continue;
-            };
-            gearman_client_add_server(c, host.as_ptr(), port);
-        }
-        gearman_client_set_timeout(c, core.timeout());
-        if let Some(ns) = core.namespace() {
-            gearman_client_set_namespace(c, ns.as_ptr().cast(), ns.len());
-        }
-        if let Some(id) = core.identifier() {
-            gearman_client_set_identifier(c, id.as_ptr().cast(), id.len());
-        }
-        let log = (*w).log_settings();
-        gearman_client_set_log_fn(c, log.function, log.context, log.verbosity);
-        if core.non_blocking() {
-            let nb = gearman_client_options_t::GEARMAN_CLIENT_NON_BLOCKING as u32;
-            gearman_client_add_options(c, RawClientOptions(nb));
-        }
-        c
-    }
+        j.client
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capi::boundary::{Handle, Storage};
+    use crate::capi::error::to_c;
     use crate::capi::worker::{gearman_worker_create, gearman_worker_error, gearman_worker_free};
+    use crate::capi::worker_impl::{JobImpl, WorkerRef};
+    use crate::worker::Job;
     use std::ffi::CStr;
 
     fn job() -> Job {
@@ -597,9 +350,9 @@ mod tests {
         // SAFETY: a worker and a job created and released here; strings read while the job lives.
         unsafe {
             let w = gearman_worker_create(std::ptr::null_mut());
-            let wi = super::super::worker::worker_impl(w).expect("worker");
+            let wref = WorkerRef::from_c(w).expect("worker");
             let mut storage = std::mem::MaybeUninit::<gearman_job_st>::uninit();
-            let j = JobImpl::create(job(), wi, storage.as_mut_ptr(), true);
+            let j = JobImpl::create(job(), &wref, Storage::new(storage.as_mut_ptr()), true);
             let shell = (*j).shell();
             assert_eq!(shell, storage.as_mut_ptr(), "caller storage honoured");
             assert!(!(*shell).options.is_allocated);
@@ -617,19 +370,16 @@ mod tests {
             assert!(gearman_job_take_workload(shell, &mut size).is_null());
             // The job's server is not one of the worker's: nothing can be sent.
             let rc = gearman_job_send_complete(shell, b"r".as_ptr().cast(), 1);
-            assert_eq!(rc, rc_of(ReturnCode::LostConnection));
+            assert_eq!(rc, to_c(ReturnCode::LostConnection));
             assert!(text(gearman_worker_error(w)).contains("GEARMAN_LOST_CONNECTION"));
             let rc = gearman_job_send_exception(shell, std::ptr::null(), 0);
-            assert_eq!(rc, rc_of(ReturnCode::InvalidArgument));
-            assert_eq!((*wi).jobs.len(), 1);
+            assert_eq!(rc, to_c(ReturnCode::InvalidArgument));
+            assert_eq!(wref.jobs.len(), 1);
             gearman_job_free(shell);
-            assert!((*wi).jobs.is_empty());
+            assert!(wref.jobs.is_empty());
             assert!((*shell)._impl.is_null());
+            drop(wref);
             gearman_worker_free(w);
         }
-    }
-
-    fn rc_of(code: ReturnCode) -> GearmanReturn {
-        rc(code)
     }
 }

@@ -1,7 +1,7 @@
 //! `gearman_id_t` and the wake-up helpers of upstream kill.h: `gearman_kill`, `gearman_id_valid`,
 //! `gearman_id_initialize`. A worker's id is its wake-up pipe (`gearman_worker_id`).
 
-use super::boundary;
+use super::boundary::entry;
 use super::enums::{gearman_signal_t, RawSignal};
 use super::return_code::{gearman_return_t, GearmanReturn};
 
@@ -11,6 +11,14 @@ use super::return_code::{gearman_return_t, GearmanReturn};
 pub struct gearman_id_t {
     pub read_fd: libc::c_int,
     pub write_fd: libc::c_int,
+}
+
+impl gearman_id_t {
+    /// `GEARMAN_ID_INITIALIZER`: `{-1, -1}`.
+    pub(crate) const NONE: gearman_id_t = gearman_id_t {
+        read_fd: -1,
+        write_fd: -1,
+    };
 }
 
 /// How long `GEARMAN_SIGNAL_CHECK` waits for the pipe to become readable (as 1.1.20).
@@ -23,10 +31,7 @@ const CHECK_POLL_MS: libc::c_int = 1500;
 /// Always safe.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_id_initialize() -> gearman_id_t {
-    gearman_id_t {
-        read_fd: -1,
-        write_fd: -1,
-    }
+    entry!(gearman_id_t::NONE, { gearman_id_t::NONE })
 }
 
 /// `bool gearman_id_valid(const gearman_id_t handle);`: false only when both fds are <= 0.
@@ -36,7 +41,7 @@ pub unsafe extern "C" fn gearman_id_initialize() -> gearman_id_t {
 /// Always safe (the fds are only compared).
 #[no_mangle]
 pub unsafe extern "C" fn gearman_id_valid(handle: gearman_id_t) -> bool {
-    !(handle.read_fd <= 0 && handle.write_fd <= 0)
+    entry!(false, { !(handle.read_fd <= 0 && handle.write_fd <= 0) })
 }
 
 /// `gearman_return_t gearman_kill(const gearman_id_t handle, const gearman_signal_t);`
@@ -53,7 +58,7 @@ pub unsafe extern "C" fn gearman_id_valid(handle: gearman_id_t) -> bool {
 /// caller is willing to have written to or closed), as in libgearman.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_kill(handle: gearman_id_t, signal: RawSignal) -> GearmanReturn {
-    boundary::guard(gearman_return_t::GEARMAN_UNKNOWN_STATE.into(), || {
+    entry!(gearman_return_t::GEARMAN_UNKNOWN_STATE.into(), {
         // SAFETY: forwarded caller guarantee about the fds.
         unsafe { kill(handle, signal) }.into()
     })

@@ -1,14 +1,14 @@
 //! `gearman_parse_servers` (upstream parse.h): splits a `"host:port,host:port"` list.
 //!
-//! Replicates 1.1.20 exactly (spec quirk Q10): items split on `,`, host up to the first `:` (at most
+//! Replicates 1.1.20 exactly (docs/libgearman-quirks.md, Q10): items split on `,`, host up to the first `:` (at most
 //! 1024 bytes kept), port text after it up to the next `,` (at most 31 bytes kept) converted with C
 //! `atoi` and truncated to `in_port_t`; no trimming, no IPv6 brackets, empty items give `("", 0)`.
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
-use super::boundary;
-use super::callbacks::{callback, gearman_parse_server_fn, in_port_t, ParseServerFn};
+use super::boundary::{cstr, entry};
+use super::callbacks::{callback, gearman_parse_server_fn, in_port_t};
 use super::return_code::{gearman_return_t, GearmanReturn};
 
 /// Bytes of host text kept (upstream's `NI_MAXHOST - 1`).
@@ -70,6 +70,26 @@ fn atoi(text: &[u8]) -> i32 {
     value as i32
 }
 
+/// Calls `f` per item of `servers` (NULL: once with NULL and 0) until one answers anything but
+/// SUCCESS; returns that answer or SUCCESS.
+fn each_server(
+    servers: Option<&[u8]>,
+    mut f: impl FnMut(*const c_char, in_port_t) -> GearmanReturn,
+) -> GearmanReturn {
+    let Some(text) = servers else {
+        return f(std::ptr::null(), 0);
+    };
+    for item in split_servers(text) {
+        let mut host = item.host;
+        host.push(0);
+        let rc = f(host.as_ptr().cast::<c_char>(), item.port);
+        if rc != gearman_return_t::GEARMAN_SUCCESS {
+            return rc;
+        }
+    }
+    gearman_return_t::GEARMAN_SUCCESS.into()
+}
+
 /// `gearman_return_t gearman_parse_servers(const char *servers, gearman_parse_server_fn *callback, void *context);`
 ///
 /// Calls `callback(host, port, context)` per item in string order and returns the first
@@ -87,27 +107,17 @@ pub unsafe extern "C" fn gearman_parse_servers(
     callback_fn: *mut gearman_parse_server_fn,
     context: *mut c_void,
 ) -> GearmanReturn {
-    boundary::guard(gearman_return_t::GEARMAN_UNKNOWN_STATE.into(), || {
-        // SAFETY: caller guarantees the signature of a non-NULL callback.
-        let Some(f) = (unsafe { callback::<_, ParseServerFn>(callback_fn) }) else {
-            return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-        };
-        if servers.is_null() {
-            // SAFETY: calling the user's callback as documented.
-            return unsafe { f(std::ptr::null(), 0, context) };
+    entry!(gearman_return_t::GEARMAN_UNKNOWN_STATE.into(), {
+        // SAFETY: the export's contract: a non-NULL callback has the gearman_parse_server_fn
+        // signature.
+        match unsafe { callback(callback_fn) } {
+            None => gearman_return_t::GEARMAN_INVALID_ARGUMENT.into(),
+            Some(f) => each_server(cstr!(servers), |host, port| {
+                // SAFETY: calling the user's callback as documented; `host` is NULL or a
+                // NUL-terminated buffer alive for the call.
+                unsafe { f(host, port, context) }
+            }),
         }
-        // SAFETY: non-NULL and NUL-terminated (caller guarantee).
-        let text = unsafe { std::ffi::CStr::from_ptr(servers) }.to_bytes();
-        for item in split_servers(text) {
-            let mut host = item.host;
-            host.push(0);
-            // SAFETY: `host` is a NUL-terminated buffer alive for the call.
-            let rc = unsafe { f(host.as_ptr().cast::<c_char>(), item.port, context) };
-            if rc != gearman_return_t::GEARMAN_SUCCESS {
-                return rc;
-            }
-        }
-        gearman_return_t::GEARMAN_SUCCESS.into()
     })
 }
 

@@ -7,13 +7,15 @@
 
 use super::actions::gearman_actions_t;
 use super::aggregator::gearman_aggregator_st;
-use super::callbacks::{callback, gearman_aggregator_fn, AggregatorFn};
-use super::client::{client_ptr, gearman_client_context, gearman_client_free, gearman_client_st};
-use super::client_run::gearman_client_run_tasks;
+use super::boundary::{Handle, Storage};
+use super::callbacks::{callback, gearman_aggregator_fn};
+use super::client_impl::ClientRef;
 use super::error::to_c;
 use super::result::gearman_result_st;
 use super::return_code::{gearman_return_t, GearmanReturn};
-use super::task::{attach_task, gearman_task_return, gearman_task_st};
+use super::run_loop;
+use super::shells::{gearman_client_st, gearman_task_st};
+use super::task_impl::{self, TaskRef};
 use crate::client::{Mode, NewTask, Priority, Request, TaskKind};
 use crate::error::ReturnCode;
 
@@ -50,16 +52,18 @@ impl Reducer {
         String::from_utf8_lossy(&self.function[..self.function.len() - 1]).into_owned()
     }
 
+    /// The handle of the reducer's client.
+    fn client(&self) -> Option<ClientRef> {
+        // SAFETY: the reducer owns its client (a shell `WorkerImpl::client_like` installed),
+        // live until the reducer is dropped, used by this thread only.
+        unsafe { ClientRef::from_c(self.client) }
+    }
+
     /// Queues `data` as a job for the reducer function (sent by [`Reducer::complete`]). Like
     /// 1.1.20's reducer tasks it collects its result into `gearman_task_result` (the execute
     /// action set), which is what the aggregator reads.
-    ///
-    /// # Safety
-    ///
-    /// The reducer's client must be live.
-    pub unsafe fn add(&mut self, data: &[u8]) -> GearmanReturn {
-        // SAFETY: a live client shell (caller guarantee).
-        let Some(c) = (unsafe { client_ptr(self.client) }) else {
+    pub fn add(&mut self, data: &[u8]) -> GearmanReturn {
+        let Some(mut c) = self.client() else {
             return to_c(ReturnCode::InvalidArgument);
         };
         let t = NewTask {
@@ -70,24 +74,15 @@ impl Reducer {
             function: &self.function[..self.function.len() - 1],
             unique: None,
             workload: data.to_vec(),
-            mode: Mode::Collect,
+            mode: Mode::Events,
             kind: TaskKind::Execute,
         };
-        // SAFETY: a live client.
-        let id = match unsafe { (*c).core.add_task_with(t) } {
+        let id = match c.core.add_task_with(t) {
             Ok(id) => id,
             Err(e) => return to_c(e.code()),
         };
-        // SAFETY: a live client; a heap shell for the task just added.
-        let shell = unsafe {
-            attach_task(
-                c,
-                std::ptr::null_mut(),
-                id,
-                gearman_actions_t::default(),
-                std::ptr::null_mut(),
-            )
-        };
+        let actions = gearman_actions_t::default();
+        let shell = task_impl::attach(&c, Storage::heap(), id, actions, std::ptr::null_mut());
         if shell.is_null() {
             return to_c(ReturnCode::MemoryAllocationFailure);
         }
@@ -96,47 +91,54 @@ impl Reducer {
     }
 
     /// Runs the reducer jobs; any failed one → its code. Then the aggregator (if any) combines
-    /// the results: its result is returned (empty without aggregator or value).
-    ///
-    /// # Safety
-    ///
-    /// The reducer's client must be live; the aggregator NULL or a `gearman_aggregator_fn`.
-    pub unsafe fn complete(&mut self) -> Result<Vec<u8>, GearmanReturn> {
-        // SAFETY: a live client.
-        let rc = unsafe { gearman_client_run_tasks(self.client) };
+    /// the results: its result is returned (empty without aggregator or value). The aggregator
+    /// was registered by C with the `gearman_aggregator_fn` signature.
+    pub fn complete(&mut self) -> Result<Vec<u8>, GearmanReturn> {
+        let Some(mut c) = self.client() else {
+            return Err(to_c(ReturnCode::InvalidArgument));
+        };
+        let rc = run_loop::run_tasks(&mut c);
         if rc != gearman_return_t::GEARMAN_SUCCESS {
             return Err(rc);
+        }
+        let mut task = self.newest;
+        while !task.is_null() {
+            // SAFETY: NULL or a live task of the reducer's client.
+            let Some(mut r) = (unsafe { TaskRef::from_c(task) }) else {
+                break;
+            };
+            let rc = r
+                .core()
+                .map_or(to_c(ReturnCode::InvalidArgument), |t| to_c(t.return_code()));
+            if rc != gearman_return_t::GEARMAN_SUCCESS {
+                return Err(rc);
+            }
+            let (record, client) = r.split();
+            task = task_impl::next_shell(client, record.id);
         }
         if self.newest.is_null() {
             return Ok(Vec::new());
         }
-        let mut task = self.newest;
-        while !task.is_null() {
-            // SAFETY: tasks of the live client.
-            let rc = unsafe { gearman_task_return(task) };
-            if rc != gearman_return_t::GEARMAN_SUCCESS {
-                return Err(rc);
-            }
-            // SAFETY: as above.
-            task = unsafe { super::task::gearman_next(task) };
-        }
-        // SAFETY: the caller guarantees the aggregator's signature.
-        let Some(aggregate) = (unsafe { callback::<_, AggregatorFn>(self.aggregator) }) else {
+        // SAFETY: the aggregator has the gearman_aggregator_fn signature (the contract of
+        // `gearman_function_create_partition`).
+        let Some(aggregate) = (unsafe { callback(self.aggregator) }) else {
             return Ok(Vec::new());
         };
-        // SAFETY: a live client.
-        let context = unsafe { gearman_client_context(self.client) };
-        let mut aggregator = gearman_aggregator_st::new(context);
+        let mut aggregator = gearman_aggregator_st::new(c.context);
         let mut result = gearman_result_st::new();
+        let newest: *mut gearman_task_st = self.newest;
+        drop(c);
         // SAFETY: calling the user's aggregator with live objects that outlive the call.
-        unsafe { aggregate(&mut aggregator, self.newest, &mut result) };
+        unsafe { aggregate(&mut aggregator, newest, &mut result) };
         Ok(result.bytes().map(<[u8]>::to_vec).unwrap_or_default())
     }
 }
 
 impl Drop for Reducer {
     fn drop(&mut self) {
-        // SAFETY: the reducer owns its client (freeing it also frees the reducer tasks).
-        unsafe { gearman_client_free(self.client) };
+        // The reducer owns its client (freeing it also frees the reducer tasks).
+        if let Some(c) = self.client() {
+            task_impl::release_client(c);
+        }
     }
 }

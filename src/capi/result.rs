@@ -4,8 +4,8 @@
 use std::ffi::c_void;
 use std::os::raw::c_char;
 
-use super::boundary;
-use super::return_code::{gearman_return_t, GearmanReturn};
+use super::boundary::{buf, entry, handle, HasHandle, Plain};
+use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::string::gearman_string_t;
 
 /// What a result holds.
@@ -117,6 +117,18 @@ fn atoll(text: &[u8]) -> i64 {
     }
 }
 
+impl HasHandle for gearman_result_st {
+    type Handle = Plain<gearman_result_st>;
+}
+
+/// Replaces a result's value with a copy of `bytes`.
+fn store(result: &mut gearman_result_st, bytes: &[u8]) -> GearmanReturn {
+    match result.store(bytes) {
+        Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
+        Err(rc) => rc.into(),
+    }
+}
+
 /// `int64_t gearman_result_integer(const gearman_result_st *self);`: BINARY → `atoll(text)`, BOOLEAN →
 /// 0/1, INTEGER → the value, NULL-typed or NULL self → 0.
 ///
@@ -125,10 +137,7 @@ fn atoll(text: &[u8]) -> i64 {
 /// A non-NULL `self_` must be a result obtained from `gearman_task_result` and still owned by its task.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_integer(self_: *const gearman_result_st) -> i64 {
-    // SAFETY: forwarded caller guarantee.
-    boundary::guard(0, || {
-        unsafe { boundary::ref_from(self_) }.map_or(0, |r| r.integer())
-    })
+    entry!(0, { handle!(self_).integer() })
 }
 
 /// `bool gearman_result_boolean(const gearman_result_st *self);`: BINARY → non-empty, BOOLEAN → the
@@ -139,10 +148,7 @@ pub unsafe extern "C" fn gearman_result_integer(self_: *const gearman_result_st)
 /// As [`gearman_result_integer`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_boolean(self_: *const gearman_result_st) -> bool {
-    // SAFETY: forwarded caller guarantee.
-    boundary::guard(false, || {
-        unsafe { boundary::ref_from(self_) }.is_some_and(|r| r.boolean())
-    })
+    entry!(false, { handle!(self_).boolean() })
 }
 
 /// `gearman_string_t gearman_result_string(const gearman_result_st *self);`: BINARY → `{ptr, len}`,
@@ -155,9 +161,8 @@ pub unsafe extern "C" fn gearman_result_boolean(self_: *const gearman_result_st)
 pub unsafe extern "C" fn gearman_result_string(
     self_: *const gearman_result_st,
 ) -> gearman_string_t {
-    boundary::guard(gearman_string_t::null(), || {
-        // SAFETY: forwarded caller guarantee.
-        match unsafe { boundary::ref_from(self_) }.and_then(|r| r.bytes()) {
+    entry!(gearman_string_t::null(), {
+        match handle!(self_).bytes() {
             Some(b) => gearman_string_t {
                 c_str: b.as_ptr().cast::<c_char>(),
                 size: b.len(),
@@ -179,8 +184,10 @@ pub unsafe extern "C" fn gearman_result_store_string(
     self_: *mut gearman_result_st,
     arg: gearman_string_t,
 ) -> GearmanReturn {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { gearman_result_store_value(self_, arg.c_str.cast::<c_void>(), arg.size) }
+    entry!(INVALID, {
+        let mut result: Plain<gearman_result_st> = handle!(self_);
+        store(&mut result, buf!(arg.c_str, arg.size).bytes())
+    })
 }
 
 /// `gearman_return_t gearman_result_store_value(gearman_result_st *self, const void *value, size_t size);`:
@@ -195,21 +202,9 @@ pub unsafe extern "C" fn gearman_result_store_value(
     value: *const c_void,
     size: usize,
 ) -> GearmanReturn {
-    boundary::guard(gearman_return_t::GEARMAN_UNKNOWN_STATE.into(), || {
-        // SAFETY: forwarded caller guarantee.
-        let Some(result) = (unsafe { boundary::mut_from(self_) }) else {
-            return gearman_return_t::GEARMAN_INVALID_ARGUMENT.into();
-        };
-        let s = gearman_string_t {
-            c_str: value.cast::<c_char>(),
-            size,
-        };
-        // SAFETY: forwarded caller guarantee about `value`/`size`.
-        let bytes = unsafe { s.as_bytes() };
-        match result.store(bytes) {
-            Ok(()) => gearman_return_t::GEARMAN_SUCCESS.into(),
-            Err(rc) => rc.into(),
-        }
+    entry!(INVALID, {
+        let mut result: Plain<gearman_result_st> = handle!(self_);
+        store(&mut result, buf!(value, size).bytes())
     })
 }
 
@@ -220,11 +215,9 @@ pub unsafe extern "C" fn gearman_result_store_value(
 /// As [`gearman_result_integer`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_store_integer(self_: *mut gearman_result_st, value: i64) {
-    // SAFETY: forwarded caller guarantee.
-    if let Some(result) = unsafe { boundary::mut_from(self_) } {
-        // Dropping the old value cannot panic.
-        result.value = Value::Integer(value);
-    }
+    entry!((), {
+        handle!(self_).value = Value::Integer(value);
+    })
 }
 
 /// `size_t gearman_result_size(const gearman_result_st *self);`: BINARY → length, anything else → 0.
@@ -234,12 +227,7 @@ pub unsafe extern "C" fn gearman_result_store_integer(self_: *mut gearman_result
 /// As [`gearman_result_integer`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_size(self_: *const gearman_result_st) -> usize {
-    // SAFETY: forwarded caller guarantee.
-    boundary::guard(0, || {
-        unsafe { boundary::ref_from(self_) }
-            .and_then(|r| r.bytes())
-            .map_or(0, <[u8]>::len)
-    })
+    entry!(0, { handle!(self_).bytes().map_or(0, <[u8]>::len) })
 }
 
 /// `const char *gearman_result_value(const gearman_result_st *self);`: BINARY → the NUL-terminated
@@ -250,10 +238,9 @@ pub unsafe extern "C" fn gearman_result_size(self_: *const gearman_result_st) ->
 /// As [`gearman_result_integer`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_value(self_: *const gearman_result_st) -> *const c_char {
-    boundary::guard_ptr(|| {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { boundary::ref_from(self_) }
-            .and_then(|r| r.bytes())
+    entry!(std::ptr::null(), {
+        handle!(self_)
+            .bytes()
             .map_or(std::ptr::null(), |b| b.as_ptr().cast::<c_char>())
     })
 }
@@ -265,8 +252,7 @@ pub unsafe extern "C" fn gearman_result_value(self_: *const gearman_result_st) -
 /// As [`gearman_result_integer`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_result_is_null(self_: *const gearman_result_st) -> bool {
-    // SAFETY: forwarded caller guarantee.
-    unsafe { boundary::ref_from(self_) }.map_or(true, |r| matches!(r.value, Value::Null))
+    entry!(true, { matches!(handle!(self_).value, Value::Null) })
 }
 
 #[cfg(test)]

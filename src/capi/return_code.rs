@@ -6,7 +6,7 @@
 
 use std::os::raw::{c_char, c_uint};
 
-use super::boundary;
+use super::boundary::entry;
 
 /// Every return code of libgearman 1.1.20, with upstream's values.
 #[repr(C)]
@@ -171,8 +171,14 @@ pub fn name(rc: GearmanReturn) -> &'static str {
 /// Always safe to call: `rc` may be any integer; the result is never NULL and never freed.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_strerror(rc: GearmanReturn) -> *const c_char {
-    boundary::guard_ptr(|| name_bytes(rc).as_ptr().cast::<c_char>())
+    entry!(std::ptr::null(), {
+        name_bytes(rc).as_ptr().cast::<c_char>()
+    })
 }
+
+/// INVALID_ARGUMENT, the error value of most exports.
+pub(crate) const INVALID: GearmanReturn =
+    GearmanReturn(gearman_return_t::GEARMAN_INVALID_ARGUMENT as u32);
 
 #[cfg(test)]
 mod tests {

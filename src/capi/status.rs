@@ -1,5 +1,6 @@
 //! `gearman_status_t` (upstream interface/status.h) and its five by-value accessors (status.h).
 
+use super::boundary::entry;
 use super::enums::RawStatusVersion;
 use super::return_code::GearmanReturn;
 
@@ -81,8 +82,7 @@ impl gearman_status_t {
 /// Always safe: `arg` is a by-value copy; its fields are read as plain integers.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_status_return(arg: gearman_status_t) -> GearmanReturn {
-    // No panic path: a field read.
-    arg.result_rc()
+    entry!(arg.result_rc(), { arg.result_rc() })
 }
 
 /// `bool gearman_status_is_known(const struct gearman_status_t arg);`
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn gearman_status_return(arg: gearman_status_t) -> Gearman
 /// As [`gearman_status_return`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_status_is_known(arg: gearman_status_t) -> bool {
-    arg.is_known()
+    entry!(false, { arg.is_known() })
 }
 
 /// `bool gearman_status_is_running(const struct gearman_status_t arg);`
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn gearman_status_is_known(arg: gearman_status_t) -> bool 
 /// As [`gearman_status_return`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_status_is_running(arg: gearman_status_t) -> bool {
-    arg.is_running()
+    entry!(false, { arg.is_running() })
 }
 
 /// `uint32_t gearman_status_numerator(const struct gearman_status_t arg);`
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn gearman_status_is_running(arg: gearman_status_t) -> boo
 /// As [`gearman_status_return`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_status_numerator(arg: gearman_status_t) -> u32 {
-    arg.numerator()
+    entry!(0, { arg.numerator() })
 }
 
 /// `uint32_t gearman_status_denominator(const struct gearman_status_t arg);`
@@ -122,5 +122,5 @@ pub unsafe extern "C" fn gearman_status_numerator(arg: gearman_status_t) -> u32 
 /// As [`gearman_status_return`].
 #[no_mangle]
 pub unsafe extern "C" fn gearman_status_denominator(arg: gearman_status_t) -> u32 {
-    arg.denominator()
+    entry!(0, { arg.denominator() })
 }

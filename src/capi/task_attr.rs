@@ -2,6 +2,7 @@
 
 use std::os::raw::c_char;
 
+use super::boundary::entry;
 use super::enums::{gearman_task_attr_kind_t, RawPriority, RawTaskAttrKind};
 
 /// `struct gearman_task_attr_epoch_t { time_t value; }`.
@@ -28,6 +29,14 @@ pub struct gearman_task_attr_t {
     pub options: gearman_task_attr_options_u,
 }
 
+impl gearman_task_attr_t {
+    /// The time of an EPOCH attr (the union read as its `epoch` member).
+    pub fn epoch_value(&self) -> libc::time_t {
+        // SAFETY: both members are 8 plain bytes; any bit pattern is a valid `time_t`.
+        unsafe { self.options.epoch.value }
+    }
+}
+
 fn make(
     kind: gearman_task_attr_kind_t,
     priority: RawPriority,
@@ -49,11 +58,20 @@ fn make(
 /// Always safe: a pure function of its argument (any integer is stored as given).
 #[no_mangle]
 pub unsafe extern "C" fn gearman_task_attr_init(priority: RawPriority) -> gearman_task_attr_t {
-    // No panic path (plain field stores), so no unwind guard is needed.
-    make(
-        gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_FOREGROUND,
-        priority,
-        0,
+    // Cannot fail; the error value is the same attr.
+    entry!(
+        make(
+            gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_FOREGROUND,
+            priority,
+            0
+        ),
+        {
+            make(
+                gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_FOREGROUND,
+                priority,
+                0,
+            )
+        }
     )
 }
 
@@ -66,11 +84,20 @@ pub unsafe extern "C" fn gearman_task_attr_init(priority: RawPriority) -> gearma
 pub unsafe extern "C" fn gearman_task_attr_init_background(
     priority: RawPriority,
 ) -> gearman_task_attr_t {
-    // No panic path (plain field stores), so no unwind guard is needed.
-    make(
-        gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_BACKGROUND,
-        priority,
-        0,
+    // Cannot fail; the error value is the same attr.
+    entry!(
+        make(
+            gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_BACKGROUND,
+            priority,
+            0
+        ),
+        {
+            make(
+                gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_BACKGROUND,
+                priority,
+                0,
+            )
+        }
     )
 }
 
@@ -84,10 +111,19 @@ pub unsafe extern "C" fn gearman_task_attr_init_epoch(
     epoch: libc::time_t,
     priority: RawPriority,
 ) -> gearman_task_attr_t {
-    // No panic path (plain field stores), so no unwind guard is needed.
-    make(
-        gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH,
-        priority,
-        epoch,
+    // Cannot fail; the error value is the same attr without its time.
+    entry!(
+        make(
+            gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH,
+            priority,
+            0
+        ),
+        {
+            make(
+                gearman_task_attr_kind_t::GEARMAN_TASK_ATTR_EPOCH,
+                priority,
+                epoch,
+            )
+        }
     )
 }

@@ -3,9 +3,10 @@
 
 use std::os::raw::c_char;
 
+use super::boundary::entry;
 use super::enums::RawVerbose;
 
-/// What `gearman_version()` answers: the Debian package version of the library replaced (spec Q11;
+/// What `gearman_version()` answers: the Debian package version of the library replaced (docs/libgearman-quirks.md Q11;
 /// the header macro `LIBGEARMAN_VERSION_STRING` stays "1.1.20").
 pub const VERSION: &[u8] = b"1.1.20+ds\0";
 
@@ -24,7 +25,7 @@ const VERBOSE_NAMES: [&[u8]; 6] = [
 /// Always safe; the string is static.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_version() -> *const c_char {
-    VERSION.as_ptr().cast()
+    entry!(VERSION.as_ptr().cast(), { VERSION.as_ptr().cast() })
 }
 
 /// `const char *gearman_bugreport(void);` → the upstream issue tracker URL (static).
@@ -34,7 +35,7 @@ pub unsafe extern "C" fn gearman_version() -> *const c_char {
 /// Always safe; the string is static.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_bugreport() -> *const c_char {
-    BUGREPORT.as_ptr().cast()
+    entry!(BUGREPORT.as_ptr().cast(), { BUGREPORT.as_ptr().cast() })
 }
 
 /// The name of a log level, NUL-terminated.
@@ -55,7 +56,9 @@ pub fn verbose_name_bytes(verbose: RawVerbose) -> &'static [u8] {
 /// Always safe: any integer is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_verbose_name(verbose: RawVerbose) -> *const c_char {
-    verbose_name_bytes(verbose).as_ptr().cast()
+    entry!(b"UNKNOWN\0".as_ptr().cast(), {
+        verbose_name_bytes(verbose).as_ptr().cast()
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The client's view of one server: its link plus what is needed to route replies.
 
 use super::task::TaskId;
+use crate::net::poll::Ready;
 use crate::net::{Link, ServerAddress};
 use std::collections::{HashMap, VecDeque};
 
@@ -23,6 +24,12 @@ pub(crate) struct ServerConn {
     pub(crate) failed: bool,
     /// Why the last asynchronous connection attempt failed (reported as COULD_NOT_CONNECT).
     pub(crate) connect_error: Option<crate::error::Error>,
+    /// What the last [`Client::wait`](super::Client::wait) found ready on this connection: a
+    /// non-blocking run loop serves only these, once (it never polls itself).
+    pub(crate) ready: Ready,
+    /// The last request queued on this connection while it was not fully written: shown as
+    /// SUBMIT until its bytes are out (libgearman 1.1.20's view of a blocked send).
+    pub(crate) submitting: Option<TaskId>,
 }
 
 impl ServerConn {
@@ -36,6 +43,8 @@ impl ServerConn {
             option_replies: 0,
             failed: false,
             connect_error: None,
+            ready: Ready::default(),
+            submitting: None,
         }
     }
 
@@ -46,6 +55,8 @@ impl ServerConn {
         self.by_handle.clear();
         self.status_waiting.clear();
         self.option_replies = 0;
+        self.ready = Ready::default();
+        self.submitting = None;
     }
 
     pub(crate) fn bind_handle(&mut self, handle: &[u8], task: TaskId) {

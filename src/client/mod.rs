@@ -52,24 +52,32 @@ pub mod task;
 pub mod unique;
 
 pub use run::{EventKind, TaskEvent};
-pub(crate) use sync::validate_identifier;
 pub use sync::{JobStatus, UniqueStatus};
 pub use task::{Mode, Priority, Request, Task, TaskId, TaskKind, TaskState};
 
-use crate::error::{Error, ErrorState, ReturnCode};
+use crate::endpoint::Settings;
+use crate::error::{Error, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
 use crate::net::tls::{ClientTls, TlsConfig, TlsSlot};
 use conn::ServerConn;
 use std::collections::VecDeque;
-use std::time::Duration;
 use task::Tasks;
 
-/// Longest function name (without namespace), `GEARMAN_FUNCTION_MAX_SIZE`.
-pub const MAX_FUNCTION_NAME: usize = 512;
+pub use crate::endpoint::{MAX_FUNCTION_NAME, MAX_IDENTIFIER};
 /// Longest unique a caller may give (`GEARMAN_MAX_UNIQUE_SIZE`); 64 is truncated to 63.
 pub const MAX_UNIQUE_INPUT: usize = 64;
-/// Longest identifier (`GEARMAN_MAX_IDENTIFIER`).
-pub const MAX_IDENTIFIER: usize = 254;
+
+/// A caller's unique longer than 64 bytes → INVALID_ARGUMENT (64 is accepted and truncated).
+pub fn check_unique_len(op: &str, len: usize) -> Result<(), Error> {
+    if len > MAX_UNIQUE_INPUT {
+        return Err(Error::new(
+            ReturnCode::InvalidArgument,
+            op,
+            "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
+        ));
+    }
+    Ok(())
+}
 
 /// Client flags that change behaviour (the others of `gearman_client_options_t` are kept by
 /// the C layer).
@@ -124,11 +132,9 @@ pub struct Client {
     stash: VecDeque<(u64, crate::net::Reply)>,
     options: ClientOptions,
     exceptions: bool,
-    timeout_ms: i32,
-    namespace: Option<Vec<u8>>,
-    identifier: Option<Vec<u8>>,
-    server_options: Vec<Vec<u8>>,
-    error: ErrorState,
+    settings: Settings,
+    /// How the blocking run loop waits (off in non-blocking mode).
+    spin: crate::net::poll::Spin,
     /// The TLS files and verification (used while `options.ssl` is on).
     tls: TlsSlot,
 }
@@ -154,11 +160,8 @@ impl Client {
             stash: VecDeque::new(),
             options: ClientOptions::default(),
             exceptions: false,
-            timeout_ms: -1,
-            namespace: None,
-            identifier: None,
-            server_options: Vec::new(),
-            error: ErrorState::default(),
+            settings: Settings::default(),
+            spin: crate::net::poll::Spin::new(),
             tls: TlsSlot::default(),
         }
     }
@@ -183,17 +186,16 @@ impl Client {
                 self.push_server(a);
                 Ok(())
             }
-            Err(e) => {
-                self.error.record(&e);
-                Err(e)
-            }
+            Err(e) => self.fail(e),
         }
     }
 
     fn push_server(&mut self, address: ServerAddress) {
         let id = self.next_server_id;
         self.next_server_id += 1;
-        self.servers.insert(0, ServerConn::new(id, address));
+        let mut s = ServerConn::new(id, address);
+        s.link.set_spin_enabled(!self.options.non_blocking);
+        self.servers.insert(0, s);
     }
 
     /// Adds every `host[:port]` of a comma-separated list (libgearman's syntax, no IPv6);
@@ -240,6 +242,11 @@ impl Client {
     /// Replaces the option flags.
     pub fn set_options(&mut self, options: ClientOptions) {
         self.options = options;
+        // A non-blocking client never spins, not even in the calls that block anyway (echo).
+        self.spin.set_enabled(!options.non_blocking);
+        for s in &mut self.servers {
+            s.link.set_spin_enabled(!options.non_blocking);
+        }
     }
 
     /// Turns TLS on with `config` (files and verification; unset files come from the
@@ -264,69 +271,28 @@ impl Client {
             return Ok(None);
         }
         self.tls
-            .load("gearman_client_set_ssl", &mut self.error)
+            .load("gearman_client_set_ssl", &mut self.settings.error)
             .map(Some)
     }
 
     /// Switches non-blocking mode on or off.
     pub fn set_non_blocking(&mut self, on: bool) {
-        self.options.non_blocking = on;
+        self.set_options(ClientOptions {
+            non_blocking: on,
+            ..self.options
+        });
     }
 
-    /// Per-wait timeout in ms; −1 (any negative) = infinite, 0 = fail any wait at once.
-    pub fn timeout(&self) -> i32 {
-        self.timeout_ms
-    }
+    crate::endpoint::settings_accessors!();
 
     /// Sets the per-wait timeout in ms (−1 = infinite, 0 = fail any wait at once).
     pub fn set_timeout(&mut self, ms: i32) {
-        self.timeout_ms = ms;
-    }
-
-    pub(crate) fn wait_timeout(&self) -> Option<Duration> {
-        crate::net::poll::timeout_from_ms(self.timeout_ms)
-    }
-
-    /// The namespace prefix, if any.
-    pub fn namespace(&self) -> Option<&[u8]> {
-        self.namespace.as_deref()
-    }
-
-    /// Sets (or with None removes) the prefix put in front of every function name submitted
-    /// from now on.
-    pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
-        self.namespace = namespace.map(<[u8]>::to_vec);
-    }
-
-    /// The identifier sent with SET_CLIENT_ID, if any.
-    pub fn identifier(&self) -> Option<&[u8]> {
-        self.identifier.as_deref()
+        self.settings.set_timeout(ms);
     }
 
     /// True once the "exceptions" server option was accepted by every server.
     pub fn exceptions_enabled(&self) -> bool {
         self.exceptions
-    }
-
-    /// Server options remembered for replay on every new connection.
-    pub fn server_options(&self) -> &[Vec<u8>] {
-        &self.server_options
-    }
-
-    /// The error slot (`gearman_client_error`, `_error_code`, `_errno`).
-    pub fn error_state(&self) -> &ErrorState {
-        &self.error
-    }
-
-    /// The error slot, writable (the C layer resets it like libgearman).
-    pub fn error_state_mut(&mut self) -> &mut ErrorState {
-        &mut self.error
-    }
-
-    /// Records `e` in the error slot and returns it.
-    pub(crate) fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
-        self.error.record(&e);
-        Err(e)
     }
 
     // ----- tasks -----
@@ -350,34 +316,35 @@ impl Client {
     }
 
     /// Adds a task with every parameter explicit. Validates like libgearman: function empty or
-    /// longer than 512 bytes, or unique longer than 64 bytes → INVALID_ARGUMENT.
+    /// longer than 512 bytes, or unique longer than 64 bytes → INVALID_ARGUMENT; a request
+    /// that cannot fit one packet → ARGUMENT_TOO_LARGE.
     pub fn add_task_with(&mut self, t: NewTask<'_>) -> Result<TaskId, Error> {
-        if t.function.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "invalid function",
-            ));
+        if let Err(e) = self.check_submission(t.function, t.unique, t.workload.len()) {
+            return self.fail(e);
         }
-        if t.function.len() > MAX_FUNCTION_NAME {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "function name longer then GEARMAN_MAX_FUNCTION_SIZE",
-            ));
-        }
-        if t.unique.is_some_and(|u| u.len() > MAX_UNIQUE_INPUT) {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_add_task",
-                "unique name longer then GEARMAN_MAX_UNIQUE_SIZE",
-            ));
-        }
-        let mut function = self.namespace.clone().unwrap_or_default();
-        function.extend_from_slice(t.function);
+        let function = self.settings.prefixed(t.function);
         let unique = unique::choose(t.unique, &t.workload);
         let task = task::Task::new(t.request, t.mode, t.kind, function, unique, t.workload);
         Ok(self.insert(task))
+    }
+
+    /// The checks of a submission that look at lengths only, in libgearman's order: function
+    /// empty or longer than 512 bytes, unique longer than 64 bytes → INVALID_ARGUMENT; more
+    /// than one packet can carry (namespace, function, unique and a `workload_len`-byte
+    /// workload) → ARGUMENT_TOO_LARGE. Nothing is recorded. The C layer runs this before it
+    /// reads the caller's workload.
+    pub fn check_submission(
+        &self,
+        function: &[u8],
+        unique: Option<&[u8]>,
+        workload_len: usize,
+    ) -> Result<(), Error> {
+        const OP: &str = "gearman_client_add_task";
+        crate::endpoint::check_function_name(OP, function.len())?;
+        check_unique_len(OP, unique.map_or(0, <[u8]>::len))?;
+        let namespace = self.namespace().map_or(0, <[u8]>::len);
+        let unique_len = unique::sent_len(unique);
+        crate::endpoint::check_packet(OP, &[namespace + function.len(), unique_len], workload_len)
     }
 
     fn insert(&mut self, task: Task) -> TaskId {
@@ -578,5 +545,26 @@ impl Client {
         }
         self.stash.retain(|(sid, _)| *sid != server);
         ended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_blocking_client_never_spins() {
+        let mut c = Client::new();
+        c.add_server("127.0.0.1", 4730).expect("add_server");
+        c.set_non_blocking(true);
+        c.add_server("127.0.0.1", 4731).expect("add_server");
+        assert!(!c.spin.is_enabled());
+        assert!(c.servers.iter().all(|s| !s.link.spin_enabled()));
+        c.set_non_blocking(false);
+        assert_eq!(
+            c.servers.iter().all(|s| s.link.spin_enabled()),
+            c.spin.is_enabled(),
+            "blocking again: spinning follows GEARMAN_BUSY_POLL_US"
+        );
     }
 }

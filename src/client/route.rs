@@ -52,7 +52,11 @@ impl Client {
                 } else {
                     (0, 0)
                 };
-                let payload = reply.take_data();
+                let mut payload = reply.take_data();
+                if reply.command == Command::WorkException {
+                    // A copy with a NUL after the bytes (the allocation is kept by `Bytes`).
+                    payload = super::task::nul_terminated(payload.to_vec()).into();
+                }
                 let Some(t) = self.tasks.get_mut(id) else {
                     return Ok(None);
                 };
@@ -74,7 +78,7 @@ impl Client {
                     }
                     Command::WorkException => {
                         t.ret = ReturnCode::WorkException;
-                        t.exception = Some(payload.to_vec());
+                        t.exception = Some(super::task::nul_terminated(payload.to_vec()));
                         t.result = None;
                         (EventKind::Exception, true)
                     }

@@ -5,7 +5,7 @@ use super::task::{Request, TaskId, TaskState};
 use super::Client;
 use crate::error::{Error, ReturnCode};
 use crate::net::link::timeout_error;
-use crate::net::poll::{poll, PollItem};
+use crate::net::poll::{poll, poll_with, PollItem, Ready};
 use crate::net::LinkState;
 use crate::protocol::Command;
 use std::time::Duration;
@@ -109,10 +109,12 @@ impl Client {
         self.current
     }
 
-    /// Waits (client timeout) until a connection with pending interest is ready; for
-    /// non-blocking use between IO_WAITs. NO_ACTIVE_FDS when nothing is pending.
+    /// Waits (client timeout) until a connection with pending interest is ready, and
+    /// remembers what is ready for the next non-blocking [`Client::next_event`]; for
+    /// non-blocking use between IO_WAITs. NO_ACTIVE_FDS when nothing is pending. It sleeps in
+    /// poll(2) at once (it never spins).
     pub fn wait(&mut self) -> Result<(), Error> {
-        match self.wait_io(true) {
+        match self.wait_ready() {
             Ok(()) => Ok(()),
             Err(e) => self.fail(e),
         }
@@ -122,7 +124,7 @@ impl Client {
         if let Some(ev) = self.current {
             return Ok(Some(ev));
         }
-        self.error.reset();
+        self.settings.error.reset();
         for s in &mut self.servers {
             s.failed = false;
             s.connect_error = None;
@@ -155,7 +157,16 @@ impl Client {
             if self.new_count > 0 {
                 continue;
             }
-            self.wait_io(false)?;
+            if self.options.non_blocking {
+                // As libgearman 1.1.20: a non-blocking loop never waits or polls, not even
+                // briefly. It serves what the caller's last `wait` found ready, once, and
+                // otherwise answers IO_WAIT (a reply is read only after a `wait` saw it).
+                if self.serve_ready()? {
+                    continue;
+                }
+                return Err(Error::code_only(ReturnCode::IoWait));
+            }
+            self.wait_io()?;
         }
     }
 
@@ -231,10 +242,10 @@ impl Client {
         }
         s.reset();
         s.link.start_connect()?;
-        if let Some(id) = &self.identifier {
+        if let Some(id) = self.settings.identifier() {
             s.link.queue(Command::SetClientId, &[id]);
         }
-        for opt in &self.server_options {
+        for opt in self.settings.server_options() {
             s.link.queue(Command::OptionReq, &[opt]);
             s.option_replies += 1;
         }
@@ -269,6 +280,7 @@ impl Client {
             Request::Status | Request::StatusUnique => s.link.queue(command, &[&t.workload]),
         }
         t.server = Some(s.id);
+        s.submitting = Some(id);
         if t.request.is_submit() {
             s.awaiting.push_back(id);
         } else {
@@ -279,17 +291,40 @@ impl Client {
 
     fn flush_all(&mut self) -> Result<(), Error> {
         for si in 0..self.servers.len() {
-            if !self.servers[si].link.has_output() {
-                continue;
-            }
-            if let Err(e) = self.servers[si].link.flush() {
-                let sid = self.servers[si].id;
-                if self.abandon_server_tasks(sid, e.code()) {
-                    return Err(e);
+            let flushed = if self.servers[si].link.has_output() {
+                self.servers[si].link.flush()
+            } else {
+                Ok(true)
+            };
+            match flushed {
+                Ok(true) => self.sent(si),
+                Ok(false) => {
+                    // Still connecting, or the socket is full: the last request queued waits
+                    // in SUBMIT, as 1.1.20 shows a blocked send.
+                    if let Some(id) = self.servers[si].submitting {
+                        if self.tasks.get(id).map(|t| t.state) == Some(TaskState::Work) {
+                            self.set_state(id, TaskState::Submit);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let sid = self.servers[si].id;
+                    if self.abandon_server_tasks(sid, e.code()) {
+                        return Err(e);
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Everything queued on server `si` is written: a request shown in SUBMIT is in WORK.
+    fn sent(&mut self, si: usize) {
+        if let Some(id) = self.servers[si].submitting.take() {
+            if self.tasks.get(id).map(|t| t.state) == Some(TaskState::Submit) {
+                self.set_state(id, TaskState::Work);
+            }
+        }
     }
 
     /// Routes replies already buffered until one produces an event.
@@ -321,15 +356,9 @@ impl Client {
         Ok(None)
     }
 
-    /// Polls every connection with pending interest. `only_wait`: just report readiness
-    /// (for [`Client::wait`]); otherwise finish connects, read and write what is ready.
-    pub(crate) fn wait_io(&mut self, only_wait: bool) -> Result<(), Error> {
-        // Replies already read (e.g. by a synchronous helper) need no waiting.
-        if only_wait
-            && (!self.stash.is_empty() || self.servers.iter().any(|s| s.link.has_buffered_reply()))
-        {
-            return Ok(());
-        }
+    /// The connections with pending interest (connecting, output queued, replies owed), as
+    /// poll items with their server indexes.
+    fn pollable(&self) -> (Vec<PollItem>, Vec<usize>) {
         let mut items: Vec<PollItem> = Vec::with_capacity(self.servers.len());
         let mut which: Vec<usize> = Vec::with_capacity(self.servers.len());
         for (i, s) in self.servers.iter().enumerate() {
@@ -344,64 +373,111 @@ impl Client {
                 which.push(i);
             }
         }
-        if items.is_empty() {
-            return Err(Error::new(
-                ReturnCode::NoActiveFds,
-                RUN,
-                "no active file descriptors",
-            ));
-        }
-        let nb = self.options.non_blocking && !only_wait;
-        let timeout = if nb {
-            Some(Duration::ZERO)
-        } else {
-            self.wait_timeout()
-        };
-        let n = poll(&mut items, timeout).map_err(|e| Error::from_io("poll", &e))?;
-        if n == 0 {
-            return Err(if nb {
-                Error::code_only(ReturnCode::IoWait)
-            } else {
-                timeout_error(RUN, items.len(), false)
-            });
-        }
-        if only_wait {
+        (items, which)
+    }
+
+    fn no_active_fds() -> Error {
+        Error::new(ReturnCode::NoActiveFds, RUN, "no active file descriptors")
+    }
+
+    /// [`Client::wait`]: polls (no spinning) and records what is ready on each connection.
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        // Replies already read (e.g. by a synchronous helper) need no waiting.
+        if !self.stash.is_empty() || self.servers.iter().any(|s| s.link.has_buffered_reply()) {
             return Ok(());
+        }
+        let (mut items, which) = self.pollable();
+        if items.is_empty() {
+            return Err(Self::no_active_fds());
+        }
+        let n = poll(&mut items, self.wait_timeout()).map_err(|e| Error::from_io("poll", &e))?;
+        if n == 0 {
+            return Err(timeout_error(RUN, items.len(), false));
+        }
+        for (it, si) in items.iter().zip(which) {
+            self.servers[si].ready = it.got;
+        }
+        Ok(())
+    }
+
+    /// The blocking run loop's wait: polls every connection with pending interest (client
+    /// timeout, spinning briefly first as [`Spin`](crate::net::poll::Spin) allows), then
+    /// finishes connects, reads and writes what is ready.
+    fn wait_io(&mut self) -> Result<(), Error> {
+        let (mut items, which) = self.pollable();
+        if items.is_empty() {
+            return Err(Self::no_active_fds());
+        }
+        let timeout = self.wait_timeout();
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io("poll", &e))?;
+        if n == 0 {
+            return Err(timeout_error(RUN, items.len(), false));
         }
         let mut result = Ok(());
         for (it, si) in items.iter().zip(which) {
-            let got = it.got;
-            if !(got.readable || got.writable || got.error) {
-                continue;
-            }
-            let sid = self.servers[si].id;
-            match self.servers[si].link.state() {
-                LinkState::Connecting => match self.servers[si].link.finish_connect() {
-                    Ok(_) => {}
-                    Err(e) => {
-                        self.requeue_server_tasks(si);
-                        self.servers[si].connect_error = Some(e);
-                    }
-                },
-                LinkState::Connected => {
-                    let link = &mut self.servers[si].link;
-                    let r = link.fill().and_then(|_| {
-                        if got.writable {
-                            link.flush().map(|_| ())
-                        } else {
-                            Ok(())
-                        }
-                    });
-                    if let Err(e) = r {
-                        if self.abandon_server_tasks(sid, e.code()) && result.is_ok() {
-                            result = Err(e);
-                        }
-                    }
-                }
-                LinkState::Closed => {}
+            if let Err(e) = self.serve(si, it.got) {
+                result = result.and(Err(e));
             }
         }
         result
+    }
+
+    /// The non-blocking loop's step: serves the connections the last [`Client::wait`] found
+    /// ready (each once). False when there were none.
+    fn serve_ready(&mut self) -> Result<bool, Error> {
+        let mut served = false;
+        let mut result = Ok(());
+        for si in 0..self.servers.len() {
+            let got = std::mem::take(&mut self.servers[si].ready);
+            if got == Ready::default() {
+                continue;
+            }
+            served = true;
+            if let Err(e) = self.serve(si, got) {
+                result = result.and(Err(e));
+            }
+        }
+        result.map(|()| served)
+    }
+
+    /// Acts on the readiness `got` of server `si`: finishes a connect, reads when readable,
+    /// writes when writable. A broken connection ends its tasks (the error is returned when
+    /// some task ended).
+    fn serve(&mut self, si: usize, got: Ready) -> Result<(), Error> {
+        if got == Ready::default() {
+            return Ok(());
+        }
+        let sid = self.servers[si].id;
+        match self.servers[si].link.state() {
+            LinkState::Connecting => {
+                if let Err(e) = self.servers[si].link.finish_connect() {
+                    self.requeue_server_tasks(si);
+                    self.servers[si].connect_error = Some(e);
+                }
+                Ok(())
+            }
+            LinkState::Connected => {
+                let link = &mut self.servers[si].link;
+                let read = if got.readable || got.error {
+                    link.fill().map(|_| ())
+                } else {
+                    Ok(())
+                };
+                let r = read.and_then(|()| {
+                    if got.writable {
+                        link.flush().map(|_| ())
+                    } else {
+                        Ok(())
+                    }
+                });
+                match r {
+                    Err(e) if self.abandon_server_tasks(sid, e.code()) => Err(e),
+                    _ => Ok(()),
+                }
+            }
+            LinkState::Closed => Ok(()),
+        }
     }
 
     /// A connection attempt failed: its tasks go back to NEW for the next server.

@@ -4,7 +4,8 @@
 
 use super::run::TaskEvent;
 use super::task::{Mode, Priority, Request, TaskId, TaskKind};
-use super::{Client, NewTask, MAX_IDENTIFIER};
+use super::{Client, NewTask};
+use crate::endpoint::{self as endpoint, server_error};
 use crate::error::{Error, ReturnCode};
 use crate::net::{LinkState, Reply};
 use crate::protocol::Command;
@@ -41,10 +42,32 @@ impl Client {
     /// Runs the loop until `target` finishes. Events of other tasks met on the way are
     /// completed without further handling (their task fields are still updated).
     pub fn run_until(&mut self, target: TaskId) -> Result<(), Error> {
-        while let Some(_ev) = self.next_event_for(target)? {
-            self.complete_event();
+        loop {
+            match self.next_event_for(target) {
+                Ok(Some(_ev)) => self.complete_event(),
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    self.submit_before_io_wait(&e);
+                    return Err(e);
+                }
+            }
         }
-        Ok(())
+    }
+
+    /// libgearman 1.1.20's `do*` on a non-blocking client submit in blocking mode and only
+    /// then answer IO_WAIT (the result is lost, but the job runs): after an IO_WAIT from a
+    /// synchronous helper, finish connecting and writing what is queued (client timeout per
+    /// wait). Failures are left for the next call to see.
+    pub fn submit_before_io_wait(&mut self, e: &Error) {
+        if e.code() != ReturnCode::IoWait {
+            return;
+        }
+        let timeout = self.wait_timeout();
+        for s in &mut self.servers {
+            if s.link.has_output() && s.link.connect_blocking(timeout).is_ok() {
+                let _ = s.link.flush_blocking(timeout);
+            }
+        }
     }
 
     /// Runs every task to completion, handing each event to `handler`. Returning
@@ -82,7 +105,7 @@ impl Client {
         unique: Option<&[u8]>,
         workload: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_task_with(NewTask {
             request: Request::Job {
                 priority,
@@ -106,7 +129,7 @@ impl Client {
             // The error slot shows "GEARMAN_WORK_EXCEPTION" as in libgearman; the returned
             // error carries the worker's exception text.
             ReturnCode::WorkException => {
-                self.error.set_code(ReturnCode::WorkException);
+                self.settings.error.set_code(ReturnCode::WorkException);
                 let text = String::from_utf8_lossy(task.exception().unwrap_or(b"")).into_owned();
                 Err(Error::with_message(ReturnCode::WorkException, text))
             }
@@ -155,7 +178,7 @@ impl Client {
         unique: Option<&[u8]>,
         workload: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_task_with(NewTask {
             request,
             function,
@@ -181,7 +204,7 @@ impl Client {
     /// Asks the server for a job's status (GET_STATUS). An unknown handle answers
     /// `known == false`.
     pub fn job_status(&mut self, handle: &[u8]) -> Result<JobStatus, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_status_task(handle, Mode::Collect);
         let run = self.run_until(id);
         let task = self.free_task(id);
@@ -200,7 +223,7 @@ impl Client {
 
     /// Asks the server for the status of the job with `unique` (GET_STATUS_UNIQUE).
     pub fn unique_status(&mut self, unique: &[u8]) -> Result<UniqueStatus, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         let id = self.add_status_unique_task(unique, Mode::Collect)?;
         let run = self.run_until(id);
         let task = self.free_task(id);
@@ -218,82 +241,10 @@ impl Client {
         }
     }
 
-    /// Sends ECHO_REQ to every server in turn and checks each ECHO_RES (blocking, even on a
-    /// non-blocking client). Fails at the first server that fails.
-    pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::NoServers,
-                "gearman_client_echo",
-                "no servers provided",
-            ));
-        }
-        if data.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_client_echo",
-                "workload was empty",
-            ));
-        }
-        for si in 0..self.servers.len() {
-            let r = self
-                .exchange(si, Command::EchoReq, &[data], |c| c == Command::EchoRes)
-                .and_then(|reply| {
-                    if reply.arg(0) == data {
-                        Ok(())
-                    } else {
-                        Err(Error::new(
-                            ReturnCode::EchoDataCorruption,
-                            "gearman_client_echo",
-                            "echo data did not match",
-                        ))
-                    }
-                });
-            if let Err(e) = r {
-                return self.fail(e);
-            }
-        }
-        Ok(())
-    }
-
     /// Sends OPTION_REQ to every server; on success remembers it (replayed on every new
     /// connection) and, for `exceptions`, turns on exception forwarding.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_client_set_server_option";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if option.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "option was empty",
-            ));
-        }
-        for si in 0..self.servers.len() {
-            let r = self.exchange(si, Command::OptionReq, &[option], |c| {
-                c == Command::OptionRes || c == Command::Error
-            });
-            match r {
-                Ok(reply) if reply.command == Command::Error => {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::InvalidServerOption);
-                    let text = format!(
-                        "{}:{}",
-                        String::from_utf8_lossy(reply.arg(0)),
-                        String::from_utf8_lossy(reply.arg(1))
-                    );
-                    return self.fail(Error::new(code, OP, text));
-                }
-                Ok(_) => {}
-                Err(e) => return self.fail(e),
-            }
-        }
-        if !self.server_options.iter().any(|o| o == option) {
-            self.server_options.push(option.to_vec());
-        }
+        endpoint::set_server_option(self, option)?;
         if option == b"exceptions" {
             self.exceptions = true;
         }
@@ -309,21 +260,14 @@ impl Client {
     /// accepts that from the worker holding the job, so it answers JOB_NOT_FOUND.
     pub fn cancel_job(&mut self, handle: &[u8]) -> Result<(), Error> {
         const OP: &str = "gearman_client_cancel_job";
-        self.error.reset();
+        self.settings.error.reset();
         if self.servers.is_empty() {
             return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
         }
         for si in 0..self.servers.len() {
             match self.exchange(si, Command::WorkFail, &[handle], |_| true) {
                 Ok(reply) if reply.command == Command::Error => {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::ServerError);
-                    let text = format!(
-                        "{}:{}",
-                        String::from_utf8_lossy(reply.arg(0)),
-                        String::from_utf8_lossy(reply.arg(1))
-                    );
-                    return self.fail(Error::new(code, OP, text));
+                    return self.fail(server_error(OP, &reply, ReturnCode::ServerError));
                 }
                 Ok(_) => {}
                 Err(e) => return self.fail(e),
@@ -335,19 +279,16 @@ impl Client {
     /// Stores an identifier without sending it now (new connections send it first); for
     /// copying settings, e.g. `gearman_client_clone`. Same validation as `set_identifier`.
     pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        validate_identifier(id, "gearman_client_set_identifier")?;
-        self.identifier = Some(id.to_vec());
-        Ok(())
+        self.settings
+            .remember_identifier(id, "gearman_client_set_identifier")
     }
 
     /// Validates and stores the client identifier, then sends SET_CLIENT_ID to every server
     /// (send failures are ignored). New connections send it before anything else.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_client_set_identifier";
-        if let Err(e) = validate_identifier(id, OP) {
+        if let Err(e) = self.remember_identifier(id) {
             return self.fail(e);
         }
-        self.identifier = Some(id.to_vec());
         let timeout = self.wait_timeout();
         for si in 0..self.servers.len() {
             let s = &mut self.servers[si];
@@ -423,28 +364,8 @@ impl Client {
     }
 }
 
-/// SET_CLIENT_ID rules: non-empty, at most 254 bytes, printable ASCII without spaces.
-pub(crate) fn validate_identifier(id: &[u8], op: &str) -> Result<(), Error> {
-    if id.is_empty() {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "Invalid identifier",
-        ));
-    }
-    if id.len() > MAX_IDENTIFIER {
-        return Err(Error::new(
-            ReturnCode::ArgumentTooLarge,
-            op,
-            "Identifier too large",
-        ));
-    }
-    if !id.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::new(
-            ReturnCode::InvalidArgument,
-            op,
-            "Invalid character in identifier",
-        ));
-    }
-    Ok(())
-}
+crate::endpoint::endpoint_impl!(
+    Client,
+    "gearman_client_echo",
+    "gearman_client_set_server_option"
+);

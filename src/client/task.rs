@@ -143,6 +143,18 @@ impl Request {
     }
 }
 
+/// `bytes` with one NUL kept after its end, inside the allocation, so that C can read an
+/// exception text with `%s`/`strcmp` as libgearman 1.1.20 allows (its exception strings are
+/// NUL-terminated; other payloads are not). The NUL is not part of the length; it stays as long
+/// as the vector is not grown or shrunk, and a clone (which does not copy spare capacity) must
+/// be made through this function again.
+pub fn nul_terminated(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.reserve_exact(1);
+    bytes.push(0);
+    bytes.pop();
+    bytes
+}
+
 /// How a task's replies are consumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -346,7 +358,8 @@ impl Task {
     }
 
     /// Appends a WORK_DATA / WORK_COMPLETE payload to the result: the first one is kept as
-    /// it arrived (a slice of the read buffer), later ones are appended to it.
+    /// it arrived (a slice of the read buffer), later ones are appended to it. (What a
+    /// [`Mode::Collect`] task does; the C library's do action set collects the same way.)
     pub(crate) fn append_result(&mut self, data: Bytes) {
         self.result = Some(match self.result.take() {
             None => data,
@@ -520,5 +533,17 @@ mod tests {
         assert!(a.get(y).is_none());
         assert_eq!(a.next(w), Some(z));
         assert_eq!(a.len(), 3);
+    }
+
+    #[test]
+    fn nul_terminated_keeps_a_nul_after_the_bytes() {
+        for text in [&b"dog"[..], b"", b"exactly sixteen!"] {
+            let v = nul_terminated(text.to_vec());
+            assert_eq!(v, text);
+            assert!(v.capacity() > v.len());
+            // SAFETY: the byte after the contents lies inside the allocation (capacity > len)
+            // and was written by `nul_terminated`.
+            assert_eq!(unsafe { *v.as_ptr().add(v.len()) }, 0);
+        }
     }
 }

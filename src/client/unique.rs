@@ -16,6 +16,16 @@ pub fn choose(unique: Option<&[u8]>, workload: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The length of the unique [`choose`] sends, known before the workload is read: `#` is
+/// replaced by a decimal u32 (at most 10 bytes), none by a 36-byte UUID.
+pub fn sent_len(unique: Option<&[u8]>) -> usize {
+    match unique {
+        Some(b"#") => 10,
+        Some(u) if !u.is_empty() => u.len().min(MAX_UNIQUE),
+        _ => 36,
+    }
+}
+
 /// `"#"` uniques: decimal MurmurHash3_x86_32 with seed 0xdeadbeef × length (mod 2³²).
 pub fn murmur3_unique(workload: &[u8]) -> String {
     let seed = 0xdead_beef_u32.wrapping_mul(workload.len() as u32);

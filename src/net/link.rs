@@ -14,7 +14,7 @@
 
 use super::input::InputBuffer;
 use super::output::{OutQueue, SHARE_MIN};
-use super::poll::{poll, PollItem};
+use super::poll::{poll_with, PollItem, Spin};
 use super::servers::ServerAddress;
 use super::tls::{is_tls_error, ClientTls, TlsSocket, TlsStream};
 use super::transport::{Stream, Transport};
@@ -113,6 +113,8 @@ pub struct Link {
     last_input: Instant,
     /// TLS for the connections made from now on.
     tls_config: Option<ClientTls>,
+    /// How the blocking operations wait (off for non-blocking owners).
+    spin: Spin,
 }
 
 /// Decode limits for replies: the wire allows payloads up to 4 GiB.
@@ -134,6 +136,7 @@ impl Link {
             eof: false,
             last_input: Instant::now(),
             tls_config: None,
+            spin: Spin::new(),
         }
     }
 
@@ -153,6 +156,17 @@ impl Link {
     /// True when this link's connections use TLS.
     pub fn uses_tls(&self) -> bool {
         self.tls_config.is_some()
+    }
+
+    /// Lets the blocking operations look for readiness briefly before they sleep (see
+    /// [`Spin`]); owners in non-blocking mode turn this off.
+    pub fn set_spin_enabled(&mut self, on: bool) {
+        self.spin.set_enabled(on);
+    }
+
+    /// Whether the blocking waits may spin (see [`Spin::is_enabled`]).
+    pub fn spin_enabled(&self) -> bool {
+        self.spin.is_enabled()
     }
 
     /// Time since bytes last arrived on this connection (or since it was made).
@@ -330,7 +344,8 @@ impl Link {
                 .poll_item()
                 .ok_or_else(|| Error::code_only(ReturnCode::CouldNotConnect))?;
             let mut items = [item];
-            let n = poll(&mut items, timeout).map_err(|e| Error::from_io("connect", &e))?;
+            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+                .map_err(|e| Error::from_io("connect", &e))?;
             if n == 0 {
                 self.close();
                 return Err(timeout_error("connect", 1, false));
@@ -436,7 +451,9 @@ impl Link {
             .fd()
             .ok_or_else(|| self.lost("send", "not connected"))?;
         let mut items = [PollItem::new(fd, false, true)];
-        if poll(&mut items, timeout).map_err(|e| Error::from_io("send", &e))? == 0 {
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io("send", &e))?;
+        if n == 0 {
             return Err(timeout_error("send", 1, false));
         }
         if items[0].got.error && !items[0].got.writable {
@@ -595,7 +612,9 @@ impl Link {
                 .fd()
                 .ok_or_else(|| self.lost("recv", "not connected"))?;
             let mut items = [PollItem::new(fd, true, false)];
-            if poll(&mut items, timeout).map_err(|e| Error::from_io("recv", &e))? == 0 {
+            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+                .map_err(|e| Error::from_io("recv", &e))?;
+            if n == 0 {
                 return Err(timeout_error("recv", 1, false));
             }
             self.fill()?;
@@ -647,6 +666,7 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::poll::poll;
     use std::io::{Read, Write};
 
     /// Over TLS a read stops once the reply at the front is complete and may leave what

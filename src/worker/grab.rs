@@ -6,7 +6,7 @@ use super::registry::{Callback, Change, WorkResult};
 use super::{Worker, FIRST_BACKOFF, MAX_BACKOFF};
 use crate::error::{Error, ReturnCode};
 use crate::net::link::timeout_error;
-use crate::net::poll::{poll, PollItem};
+use crate::net::poll::{poll, poll_with, PollItem};
 use crate::net::wake::WakeSignal;
 use crate::net::Reply;
 use crate::protocol::Command;
@@ -33,7 +33,7 @@ impl Worker {
     /// worker waits for them (bounded by the timeout). A server never reached so far makes
     /// the call fail with COULD_NOT_CONNECT, as in libgearman.
     pub fn grab_job(&mut self, sleep: bool) -> Result<Job, Error> {
-        self.error.reset();
+        self.settings.error.reset();
         match self.grab_inner(sleep) {
             Ok(j) => Ok(j),
             Err(e) => self.fail(e),
@@ -165,10 +165,10 @@ impl Worker {
         s.retry_at = None;
         s.backoff = FIRST_BACKOFF;
         s.last_error = None;
-        if let Some(id) = &self.identifier {
+        if let Some(id) = self.settings.identifier() {
             s.link.queue(Command::SetClientId, &[id]);
         }
-        for opt in &self.server_options {
+        for opt in self.settings.server_options() {
             s.link.queue(Command::OptionReq, &[opt]);
             s.option_replies += 1;
         }
@@ -221,7 +221,7 @@ impl Worker {
         let send_timeout = self.wait_timeout();
         let s = &mut self.servers[si];
         if let Some(reply) = s.early_job.take() {
-            return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
+            return Ok(Grabbed::Job(s.claim(reply)));
         }
         // A server that already had its chance to answer the GRAB sent earlier is only
         // looked at, not waited for again.
@@ -265,11 +265,11 @@ impl Worker {
                 }
                 Command::OptionRes => return Ok(Grabbed::NoJob),
                 // A late answer to an earlier work result (e.g. JOB_NOT_FOUND for a job the
-                // server already re-queued after CAN_DO_TIMEOUT): nothing to do with it.
-                Command::Error => {}
+                // server already re-queued after CAN_DO_TIMEOUT): not an unexpected packet.
+                Command::Error => s.late_error(&reply),
                 Command::JobAssign | Command::JobAssignUniq | Command::JobAssignAll => {
                     s.grab_pending = false;
-                    return Ok(Grabbed::Job(job_from(reply, s.id, s.generation)));
+                    return Ok(Grabbed::Job(s.claim(reply)));
                 }
                 _ => {
                     return Err(Error::new(
@@ -308,7 +308,8 @@ impl Worker {
         // Lost servers are retried while sleeping, so their return is noticed.
         let retry = self.next_retry();
         let (timeout, is_retry) = shorter(deadline.remaining(), retry);
-        let n = poll(&mut items, timeout).map_err(|e| Error::from_io(GRAB, &e))?;
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io(GRAB, &e))?;
         if n == 0 {
             if is_retry {
                 return Ok(());
@@ -457,7 +458,7 @@ impl Worker {
 
 /// Builds a job from JOB_ASSIGN (handle, fn, workload), JOB_ASSIGN_UNIQ (+unique) or
 /// JOB_ASSIGN_ALL (+unique, reducer).
-fn job_from(mut reply: Reply, server: u64, generation: u64) -> Job {
+pub(super) fn job_from(mut reply: Reply, server: u64, generation: u64) -> Job {
     let workload = reply.take_data();
     let (unique, reducer) = match reply.command {
         Command::JobAssignUniq => (reply.arg(2).to_vec(), Vec::new()),
@@ -491,6 +492,7 @@ fn drain_noops(s: &mut super::WorkerConn) -> Result<(), Error> {
                 s.grab_pending = false;
                 s.early_job = Some(reply);
             }
+            Command::Error => s.late_error(&reply),
             _ => {}
         }
     }

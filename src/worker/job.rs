@@ -146,6 +146,7 @@ impl Worker {
                 "lost connection to server (EOF)",
             ));
         }
+        s.last_reported = Some(job.handle.clone());
         // Job results are written out completely even on a non-blocking worker; a server
         // that stops reading for longer than the timeout (at least 1 s) fails the send. A
         // large result is written straight from the caller's buffer.

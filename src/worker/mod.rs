@@ -37,7 +37,8 @@ pub mod registry;
 pub use job::{Job, JobContext, Outcome};
 pub use registry::{Callback, FunctionEntry, Registry, WorkResult};
 
-use crate::error::{Error, ErrorState, ReturnCode};
+use crate::endpoint::{self, server_error, Settings};
+use crate::error::{Error, ReturnCode};
 use crate::net::servers::{parse_servers, ServerAddress};
 use crate::net::tls::{ClientTls, TlsConfig, TlsSlot};
 use crate::net::wake::WakePipe;
@@ -45,8 +46,7 @@ use crate::net::Link;
 use crate::protocol::Command;
 use std::time::{Duration, Instant};
 
-/// Longest function name (`GEARMAN_FUNCTION_MAX_SIZE`).
-pub const MAX_FUNCTION_NAME: usize = 512;
+pub use crate::endpoint::MAX_FUNCTION_NAME;
 /// The timeout `remove_options(TIMEOUT_RETURN)` installs (`GEARMAN_WORKER_WAIT_TIMEOUT`).
 pub const WAIT_TIMEOUT_MS: i32 = 10_000;
 
@@ -94,9 +94,50 @@ pub(crate) struct WorkerConn {
     /// A JOB_ASSIGN that answered a pending GRAB, read while waiting for a NOOP: the next grab
     /// from this server returns it.
     pub(crate) early_job: Option<crate::net::Reply>,
+    /// The handle of the last job whose result went out on this connection.
+    pub(crate) last_reported: Option<Vec<u8>>,
+    /// Jobs whose results this server refused (ERROR JOB_NOT_FOUND): it took them back after
+    /// their CAN_DO_TIMEOUT and queued them again (see [`WorkerConn::claim`]).
+    pub(crate) overran: Vec<Vec<u8>>,
 }
 
 impl WorkerConn {
+    /// Most jobs remembered as overrun per connection.
+    const MAX_OVERRAN: usize = 64;
+
+    /// A late ERROR: JOB_NOT_FOUND right after results means the server no longer had the
+    /// job (it re-queued it when its CAN_DO_TIMEOUT expired). Nothing is reported to the
+    /// caller (it is not an unexpected packet); the job is remembered for when it comes back.
+    pub(crate) fn late_error(&mut self, reply: &crate::net::Reply) {
+        if ReturnCode::from_server_text(reply.arg(0)) != Some(ReturnCode::JobNotFound) {
+            return;
+        }
+        if let Some(handle) = self.last_reported.take() {
+            if self.overran.len() >= Self::MAX_OVERRAN {
+                self.overran.remove(0);
+            }
+            self.overran.push(handle);
+        }
+    }
+
+    /// Turns an assignment into a job. A job this server took back once after its
+    /// CAN_DO_TIMEOUT would time out the same way on every retry (the function still takes
+    /// longer than its timeout), so its client would never get a result; the worker sends
+    /// PRE_SLEEP with it, which makes gearmand 1.1.20 (and ours) drop the connection's job
+    /// timer, and this run can report. libgearman 1.1.20 gets the same effect by accident:
+    /// its misread ERROR replies leave extra GRAB/PRE_SLEEP packets in flight.
+    pub(crate) fn claim(&mut self, reply: crate::net::Reply) -> Job {
+        let job = grab::job_from(reply, self.id, self.generation);
+        if let Some(i) = self.overran.iter().position(|h| *h == job.handle) {
+            self.overran.remove(i);
+            self.link.queue(Command::PreSleep, &[]);
+            if self.link.flush().is_err() {
+                self.lost();
+            }
+        }
+        job
+    }
+
     /// The connection broke: close it; reconnect attempts start right away, then back off.
     pub(crate) fn lost(&mut self) {
         self.link.close();
@@ -115,14 +156,12 @@ pub struct Worker {
     pub(crate) non_blocking: bool,
     pub(crate) grab: GrabMode,
     pub(crate) timeout_return: bool,
-    pub(crate) timeout_ms: i32,
-    namespace: Option<Vec<u8>>,
-    pub(crate) identifier: Option<Vec<u8>>,
-    pub(crate) server_options: Vec<Vec<u8>>,
-    pub(crate) error: ErrorState,
+    pub(crate) settings: Settings,
     pub(crate) wake: WakePipe,
     /// Server index tried first by the next grab (the one that gave the last job).
     pub(crate) resume: usize,
+    /// How the sleep for a NOOP waits (off in non-blocking mode).
+    pub(crate) spin: crate::net::poll::Spin,
     /// New connections use TLS (`GEARMAN_WORKER_SSL`).
     tls_on: bool,
     /// The TLS files and verification.
@@ -150,13 +189,10 @@ impl Worker {
             non_blocking: false,
             grab: GrabMode::All,
             timeout_return: false,
-            timeout_ms: -1,
-            namespace: None,
-            identifier: None,
-            server_options: Vec::new(),
-            error: ErrorState::default(),
+            settings: Settings::default(),
             wake,
             resume: 0,
+            spin: crate::net::poll::Spin::new(),
             tls_on: false,
             tls: TlsSlot::default(),
         })
@@ -171,11 +207,6 @@ impl Worker {
         Ok(w)
     }
 
-    pub(crate) fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
-        self.error.record(&e);
-        Err(e)
-    }
-
     // ----- servers -----
 
     /// Adds a server (resolved now; empty host → localhost, port 0 → 4730). Newest first.
@@ -184,11 +215,13 @@ impl Worker {
             Ok(a) => {
                 let id = self.next_server_id;
                 self.next_server_id += 1;
+                let mut link = Link::new(a);
+                link.set_spin_enabled(!self.non_blocking);
                 self.servers.insert(
                     0,
                     WorkerConn {
                         id,
-                        link: Link::new(a),
+                        link,
                         generation: 0,
                         option_replies: 0,
                         ever_connected: false,
@@ -197,6 +230,8 @@ impl Worker {
                         last_error: None,
                         grab_pending: false,
                         early_job: None,
+                        last_reported: None,
+                        overran: Vec::new(),
                     },
                 );
                 self.resume = 0;
@@ -273,7 +308,7 @@ impl Worker {
             return Ok(None);
         }
         self.tls
-            .load("gearman_worker_set_ssl", &mut self.error)
+            .load("gearman_worker_set_ssl", &mut self.settings.error)
             .map(Some)
     }
 
@@ -289,15 +324,12 @@ impl Worker {
         Ok(())
     }
 
-    /// Per-wait timeout in ms (−1 infinite).
-    pub fn timeout(&self) -> i32 {
-        self.timeout_ms
-    }
+    crate::endpoint::settings_accessors!();
 
     /// Sets the timeout and turns on "timeout return": `work` then returns TIMEOUT after
     /// `ms` without a job.
     pub fn set_timeout(&mut self, ms: i32) {
-        self.timeout_ms = ms;
+        self.settings.set_timeout(ms);
         self.timeout_return = true;
     }
 
@@ -306,7 +338,7 @@ impl Worker {
     pub fn set_timeout_return(&mut self, on: bool) {
         self.timeout_return = on;
         if !on {
-            self.timeout_ms = WAIT_TIMEOUT_MS;
+            self.settings.set_timeout(WAIT_TIMEOUT_MS);
         }
     }
 
@@ -324,6 +356,11 @@ impl Worker {
     /// reply, and NO_JOBS instead of sleeping; use [`Worker::wait`] in between.
     pub fn set_non_blocking(&mut self, on: bool) {
         self.non_blocking = on;
+        // A non-blocking worker never spins, not even where it blocks anyway (echo).
+        self.spin.set_enabled(!on);
+        for s in &mut self.servers {
+            s.link.set_spin_enabled(!on);
+        }
     }
 
     /// The grab command in use.
@@ -336,42 +373,17 @@ impl Worker {
         self.grab = mode;
     }
 
-    /// The namespace prefix for new registrations, if any.
-    pub fn namespace(&self) -> Option<&[u8]> {
-        self.namespace.as_deref()
-    }
-
-    /// Prefix for functions registered from now on.
-    pub fn set_namespace(&mut self, namespace: Option<&[u8]>) {
-        self.namespace = namespace.map(<[u8]>::to_vec);
-    }
-
-    /// The identifier sent with SET_CLIENT_ID, if any.
-    pub fn identifier(&self) -> Option<&[u8]> {
-        self.identifier.as_deref()
-    }
-
     /// Stores an identifier without sending it now (new connections send it first), e.g. for
     /// `gearman_worker_clone` or the IDENTIFIER option. Validated like `set_identifier`.
     pub fn remember_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        crate::client::validate_identifier(id, "gearman_worker_set_identifier")?;
-        self.identifier = Some(id.to_vec());
-        Ok(())
+        self.settings
+            .remember_identifier(id, "gearman_worker_set_identifier")
     }
 
-    /// Removes the identifier (new connections send none).
-    pub fn clear_identifier(&mut self) {
-        self.identifier = None;
-    }
-
-    /// The error slot (`gearman_worker_error`, `_errno`).
-    pub fn error_state(&self) -> &ErrorState {
-        &self.error
-    }
-
-    /// The error slot, writable.
-    pub fn error_state_mut(&mut self) -> &mut ErrorState {
-        &mut self.error
+    /// Copies a timeout as it is (the public setters couple timeout and TIMEOUT_RETURN).
+    pub fn set_timeout_raw(&mut self, ms: i32, timeout_return: bool) {
+        self.settings.set_timeout(ms);
+        self.timeout_return = timeout_return;
     }
 
     /// Read and write descriptors of the wake-up pipe (`gearman_worker_id`).
@@ -406,15 +418,11 @@ impl Worker {
         timeout: u32,
         callback: Callback,
     ) -> Result<(), Error> {
-        if name.is_empty() || name.len() > MAX_FUNCTION_NAME {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                "gearman_worker_register",
-                "invalid function name",
-            ));
+        if let Err(e) = crate::endpoint::check_function_name("gearman_worker_register", name.len())
+        {
+            return self.fail(e);
         }
-        let mut full_name = self.namespace.clone().unwrap_or_default();
-        full_name.extend_from_slice(name);
+        let full_name = self.settings.prefixed(name);
         self.registry.add(FunctionEntry {
             full_name,
             name: name.to_vec(),
@@ -465,70 +473,17 @@ impl Worker {
 
     // ----- request/reply helpers -----
 
-    /// Sends ECHO_REQ to every server and checks each answer.
-    pub fn echo(&mut self, data: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_worker_echo";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if data.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "workload was empty",
-            ));
-        }
-        for si in 0..self.servers.len() {
-            let r = self.exchange(si, Command::EchoReq, &[data], Command::EchoRes);
-            match r {
-                Ok(reply) if reply.arg(0) == data => {}
-                Ok(_) => {
-                    return self.fail(Error::new(
-                        ReturnCode::EchoDataCorruption,
-                        OP,
-                        "echo data did not match",
-                    ))
-                }
-                Err(e) => return self.fail(e),
-            }
-        }
-        Ok(())
-    }
-
     /// Sends OPTION_REQ to every server; remembered and replayed on reconnects on success.
     pub fn set_server_option(&mut self, option: &[u8]) -> Result<(), Error> {
-        const OP: &str = "gearman_worker_set_server_option";
-        self.error.reset();
-        if self.servers.is_empty() {
-            return self.fail(Error::new(ReturnCode::NoServers, OP, "no servers provided"));
-        }
-        if option.is_empty() {
-            return self.fail(Error::new(
-                ReturnCode::InvalidArgument,
-                OP,
-                "option was empty",
-            ));
-        }
-        for si in 0..self.servers.len() {
-            match self.exchange(si, Command::OptionReq, &[option], Command::OptionRes) {
-                Ok(_) => {}
-                Err(e) => return self.fail(e),
-            }
-        }
-        if !self.server_options.iter().any(|o| o == option) {
-            self.server_options.push(option.to_vec());
-        }
-        Ok(())
+        endpoint::set_server_option(self, option)
     }
 
     /// Validates and stores the identifier, and sends SET_CLIENT_ID to every server now
     /// (failures ignored); new connections send it first.
     pub fn set_identifier(&mut self, id: &[u8]) -> Result<(), Error> {
-        if let Err(e) = crate::client::validate_identifier(id, "gearman_worker_set_identifier") {
+        if let Err(e) = self.remember_identifier(id) {
             return self.fail(e);
         }
-        self.identifier = Some(id.to_vec());
         let timeout = self.wait_timeout();
         for si in 0..self.servers.len() {
             if self.servers[si].link.is_connected() {
@@ -544,17 +499,14 @@ impl Worker {
         Ok(())
     }
 
-    pub(crate) fn wait_timeout(&self) -> Option<Duration> {
-        crate::net::poll::timeout_from_ms(self.timeout_ms)
-    }
-
-    /// One blocking request/reply with server `si`; NOOPs and preamble replies are skipped.
+    /// One blocking request/reply with server `si`: replies owed to the connection preamble,
+    /// NOOPs and anything else not accepted by `want` are skipped.
     fn exchange(
         &mut self,
         si: usize,
         command: Command,
         args: &[&[u8]],
-        want: Command,
+        want: impl Fn(Command) -> bool,
     ) -> Result<crate::net::Reply, Error> {
         self.sync_tls()?;
         if !self.servers[si].link.is_connected() {
@@ -571,23 +523,10 @@ impl Worker {
                     && matches!(reply.command, Command::OptionRes | Command::Error);
                 if preamble {
                     s.option_replies -= 1;
-                    continue;
-                }
-                if reply.command == want {
+                } else if want(reply.command) {
                     return Ok(reply);
-                }
-                if reply.command == Command::Error {
-                    let code = ReturnCode::from_server_text(reply.arg(0))
-                        .unwrap_or(ReturnCode::ServerError);
-                    return Err(Error::new(
-                        code,
-                        "exchange",
-                        format!(
-                            "{}:{}",
-                            String::from_utf8_lossy(reply.arg(0)),
-                            String::from_utf8_lossy(reply.arg(1))
-                        ),
-                    ));
+                } else if reply.command == Command::Error {
+                    return Err(server_error("exchange", &reply, ReturnCode::ServerError));
                 }
             }
         })();
@@ -598,3 +537,9 @@ impl Worker {
         r
     }
 }
+
+crate::endpoint::endpoint_impl!(
+    Worker,
+    "gearman_worker_echo",
+    "gearman_worker_set_server_option"
+);

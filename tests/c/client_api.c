@@ -323,7 +323,7 @@ int main(int argc, char **argv)
     printf("after client_free: frees=%d\n", context_frees);
 
     if (argc > 3 && strcmp(argv[3], "ours") == 0) {
-        /* 1.1.20's do() zeroes the client's task counters (§11 Q21): the outer run_tasks then
+        /* 1.1.20's do() zeroes the client's task counters (docs/libgearman-quirks.md, Q21): the outer run_tasks then
          * waits until the timeout. Here both finish. */
         c = nested_client = new_client(NULL);
         gearman_client_set_complete_fn(c, cb_nested);
@@ -364,7 +364,7 @@ int main(int argc, char **argv)
            gearman_client_compare(c, cl), gearman_client_compare(c, c));
     gearman_client_free(cl);
     if (argc > 3 && strcmp(argv[3], "ours") == 0) {
-        /* Calls that crash libgearman 1.1.20 (§11 Q24) and answer safely here. */
+        /* Calls that crash libgearman 1.1.20 (docs/libgearman-quirks.md, Q24) and answer safely here. */
         gearman_client_st *empty = gearman_client_create(NULL);
         printf("deviation: compare without servers: %d\n", gearman_client_compare(c, empty));
         gearman_client_st detached = { { false, false }, NULL };

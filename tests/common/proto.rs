@@ -178,6 +178,28 @@ impl Conn {
         false
     }
 
+    /// How many NOOPs arrive before the answer to an ECHO sent now. The server answers the
+    /// ECHO after everything it queued for this connection before, so once the event that
+    /// would wake this worker has been processed (e.g. after the submitting connection's
+    /// `sync`), this says for certain whether a NOOP was sent: no time window is involved.
+    /// Any other packet fails the test.
+    pub fn noops_before_sync(&mut self) -> usize {
+        self.send(ECHO_REQ, &[b"noops?"]);
+        let mut noops = 0;
+        loop {
+            let p = self.recv();
+            match p.kind {
+                NOOP if p.payload.is_empty() => noops += 1,
+                ECHO_RES if p.payload == b"noops?" => return noops,
+                _ => panic!(
+                    "expected NOOP or the ECHO answer, got {} {:?}",
+                    p.kind,
+                    show(&p.payload)
+                ),
+            }
+        }
+    }
+
     /// Waits up to `wait` for a NOOP; false if nothing came. Any other packet fails the test.
     pub fn got_noop(&mut self, wait: Duration) -> bool {
         match self.try_recv(wait) {
@@ -290,6 +312,38 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 }
 
 /// Sorted lines of a list reply without its final `.` line.
+/// Checks the lines of an admin listing (without its "." terminator) against `want`: in
+/// exactly this order on our server, which documents its listing order (functions by creation,
+/// jobs by handle, workers newest connection first); as the same lines in any order on
+/// another server, since gearmand 1.1.20 lists in hash-table or thread order, which no client
+/// can rely on.
+pub fn assert_listing<S: AsRef<str>, W: AsRef<str>>(lines: &[S], want: &[W], what: &str) {
+    let got: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
+    let want: Vec<&str> = want.iter().map(AsRef::as_ref).collect();
+    if super::is_ours() {
+        assert_eq!(got, want, "{what}: lines in our documented order");
+    } else {
+        let (mut g, mut w) = (got.clone(), want.clone());
+        g.sort_unstable();
+        w.sort_unstable();
+        assert_eq!(
+            g, w,
+            "{what}: the same lines (gearmand's order is not a contract)"
+        );
+    }
+}
+
+/// The lines of an admin listing without its "." terminator, in the server's order.
+pub fn listing_lines(listing: &str) -> Vec<String> {
+    assert!(listing.ends_with(".\n"), "{listing:?}");
+    listing
+        .strip_suffix(".\n")
+        .unwrap_or(listing)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 pub fn sorted_lines(listing: &str) -> Vec<String> {
     let mut v: Vec<String> = listing
         .strip_suffix(".\n")

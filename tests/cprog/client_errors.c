@@ -6,7 +6,7 @@
  * no worker (TIMEOUT, also with a timeout of 0), and set_server_option failures.
  * Error strings are reduced to their GEARMAN_* token (see cprog.h). Every case uses a fresh
  * client: 1.1.20's run_tasks state can wedge after a returned COULD_NOT_CONNECT, which the
- * project does not replicate (abi.md Q19).
+ * project does not replicate (docs/libgearman-quirks.md, Q19).
  * Needs the dead_port argument.
  */
 #include "cprog.h"

@@ -6,9 +6,10 @@
  * (NO_REGISTERED_FUNCTIONS), gearman_worker_set_timeout + work() with nothing to do
  * (TIMEOUT), gearman_worker_grab_job without and with a job plus the job accessors and
  * send_complete, gearman_worker_register without a callback (INVALID_FUNCTION_NAME),
- * unregister / unregister_all / function_exist, gearman_worker_echo, and a function
- * registered with a timeout (CAN_DO_TIMEOUT) that runs too long, and waking a worker blocked
- * in work() from another thread with gearman_kill (GEARMAN_INTERRUPT, GEARMAN_KILL).
+ * unregister / unregister_all / function_exist, gearman_worker_echo, and waking a worker
+ * blocked in work() from another thread with gearman_kill (GEARMAN_INTERRUPT, GEARMAN_KILL).
+ * A function that runs past its CAN_DO_TIMEOUT, where ours deliberately differs from 1.1.20,
+ * is tests/c/compat_can_do_timeout.c (tests/capi_compat.rs checks that behaviour itself).
  * Needs the dead_port argument.
  */
 #include "cprog.h"
@@ -59,20 +60,6 @@ static void *echo_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_retur
     char *r = malloc(*size + 1);
     memcpy(r, gearman_job_workload(job), *size);
     return r;
-}
-
-static int slow_runs = 0;
-
-static void *slow_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
-{
-    (void)ctx;
-    (void)job;
-    slow_runs++;
-    P("  slow_fn run %d\n", slow_runs);
-    sleep_ms(2500);
-    *size = 4;
-    *ret = GEARMAN_SUCCESS;
-    return strdup("late");
 }
 
 static gearman_worker_st *worker_on(in_port_t port)
@@ -202,28 +189,5 @@ int main(int argc, char **argv)
     show_wake("interrupt", GEARMAN_INTERRUPT, 2);
     show_wake("kill", GEARMAN_KILL, 1);
 
-    P("== function timeout (CAN_DO_TIMEOUT 1 s, the function takes 2.5 s)\n");
-    w = worker_on(g_port);
-    P("add slow: %s\n", RC(gearman_worker_add_function(w, "slow", 1, slow_fn, NULL)));
-    gearman_worker_set_timeout(w, 5000);
-    queue_bg("slow", NULL, "s", h);
-    /* 1.1.20 + gearmand: the server gives up on the job after 1 s and queues it again; the
-     * late WORK_COMPLETE still returns SUCCESS, and the next work() reads the server's
-     * reaction as GEARMAN_UNEXPECTED_PACKET. */
-    show_work("slow 1", w);
-    show_work("slow 2", w);
-    gearman_worker_free(w);
-    gearman_client_st *c = new_client(5000);
-    /* Until the server has noticed that the worker is gone, the job may still count as
-     * running; then it is queued again. */
-    bool known = false, running = true;
-    for (int i = 0; i < 500; i++) {
-        rc = gearman_client_job_status(c, h, &known, &running, NULL, NULL);
-        if (gearman_failed(rc) || !running)
-            break;
-        sleep_ms(10);
-    }
-    P("slow job status after the worker left: %s known=%d running=%d\n", RC(rc), known, running);
-    gearman_client_free(c);
     return 0;
 }

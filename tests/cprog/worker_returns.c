@@ -1,4 +1,4 @@
-/* worker_returns: how gearman_worker_work maps a function's result (abi.md §7.4).
+/* worker_returns: how gearman_worker_work maps a function's result (src/capi/work.rs).
  *
  * A forked worker registers a v1 function (gearman_worker_add_function), a v1 function
  * through gearman_worker_define_function + gearman_function_create_v1, and a v2 function
@@ -7,7 +7,7 @@
  * prints every callback its task got, and the worker log shows what each work() call
  * returned (including 1.1.20's extra no-op call after a failed job, Q7, and the retry of a
  * job after GEARMAN_ERROR / GEARMAN_LOST_CONNECTION). The client enables the "exceptions"
- * option (without it 1.1.20 drops the server's converted WORK_FAIL, abi.md Q18).
+ * option (without it 1.1.20 drops the server's converted WORK_FAIL, docs/libgearman-quirks.md, Q18).
  *
  * Observed with 1.1.20: v1 SHUTDOWN completes the job with the result and work() returns
  * SHUTDOWN; v1 WORK_FAIL/FATAL/WORK_ERROR/WORK_EXCEPTION fail the job (the client sees

@@ -69,6 +69,7 @@ fn run_example_pair(
             .args(&args[1..])
             .env("LD_LIBRARY_PATH", libdir)
             .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -91,8 +92,12 @@ fn run_example_pair(
     };
     let stderr_note = |s: &[u8]| {
         let t = String::from_utf8_lossy(s);
-        // ASan/UBSan name themselves; valgrind's report lines start with "==<pid>==".
-        if t.contains("Sanitizer") || t.lines().any(|l| l.starts_with("==")) {
+        // ASan/UBSan name themselves (a UBSan finding also reads "runtime error:"); valgrind's
+        // report lines start with "==<pid>==".
+        if t.contains("Sanitizer")
+            || t.contains("runtime error:")
+            || t.lines().any(|l| l.starts_with("=="))
+        {
             format!("\nMEMORY CHECKER REPORT:\n{t}")
         } else {
             String::new()

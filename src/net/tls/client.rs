@@ -89,6 +89,27 @@ impl TlsConfig {
         self
     }
 
+    /// These settings with the three files of `gearman_*_set_ssl` (byte strings as C passes
+    /// them; None or empty = unset: the environment, then the default, is used at connection).
+    pub fn with_paths(
+        &self,
+        ca: Option<&[u8]>,
+        cert: Option<&[u8]>,
+        key: Option<&[u8]>,
+    ) -> TlsConfig {
+        use std::os::unix::ffi::OsStrExt;
+        let path = |b: Option<&[u8]>| {
+            b.filter(|b| !b.is_empty())
+                .map(|b| PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+        };
+        TlsConfig {
+            ca_file: path(ca),
+            certificate: path(cert),
+            key_file: path(key),
+            verify: self.verify,
+        }
+    }
+
     /// Loads the files and builds the rustls configuration. The error names the file (or the
     /// environment variable) that is missing or unusable.
     pub fn build(&self) -> Result<ClientTls, String> {
