@@ -108,6 +108,13 @@ impl TestServer {
                     if answered == Some(server.child.id()) {
                         return server;
                     }
+                    if answered.is_none() {
+                        // Nothing answered: a server not serving yet, or the connect met
+                        // itself (a loopback connect whose ephemeral port is the port asked
+                        // for, before our child bound it). Ask again.
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
                     // Ours cannot bind a port another server holds: it exits, and we retry.
                     let exit_by = Instant::now() + Duration::from_secs(2);
                     while Instant::now() < exit_by {
