@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Background submits of 16-byte jobs with durable queues, side by side in one sitting:
 # our server in memory (the ceiling), ours with each durable backend and sync level, and a
-# reference gearmand with -q libsqlite3. Each submission waits for its JOB_CREATED
-# (bench/load.rs "bgseq"): once with one client, once with 16 clients at the same time.
+# reference gearmand with -q libsqlite3. Each submission has its own unique (as libgearman
+# sends: with an empty one gearmand's table keeps only the last job of a function) and waits
+# for its JOB_CREATED (bench/load.rs "bguniq"): once with one client, once with 16 clients at
+# the same time.
 #
 #   REF_GEARMAND  reference server (default /usr/sbin/gearmand; skipped if missing)
 #   OUR_GEARMAND  our server (default target/release/gearmand, built if missing)
@@ -58,7 +60,7 @@ measure() { # $1 = configuration, $2 = jobs, $3 = clients
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
         sleep 0.05
     done
-    "$work/load" "$port" bgseq "$2" "$3" | awk '{print $2}'
+    "$work/load" "$port" bguniq "$2" "$3" | awk '{print $2}'
     kill "$spid"; wait "$spid" 2>/dev/null || true
     spid=
 }
