@@ -117,7 +117,7 @@ fn without_comments(text: &str) -> String {
         let line_comment = rest.find("//");
         let block_comment = rest.find("/*");
         match (line_comment, block_comment) {
-            (Some(l), b) if b.map_or(true, |b| l < b) => {
+            (Some(l), b) if b.is_none_or(|b| l < b) => {
                 out.push_str(&rest[..l]);
                 rest = &rest[l..];
                 rest = &rest[rest.find('\n').unwrap_or(rest.len())..];

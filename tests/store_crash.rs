@@ -73,7 +73,7 @@ fn submit_until_killed(
             let n = *next;
             *next += 1;
             // Half of the jobs have an empty unique: gearmand 1.1.20's store loses those.
-            let unique = if n % 2 == 0 {
+            let unique = if n.is_multiple_of(2) {
                 String::new()
             } else {
                 format!("u{n}")

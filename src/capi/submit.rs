@@ -332,7 +332,7 @@ pub fn do_background(
     let t = {
         let cl = &mut **c;
         cl.core.error_state_mut().reset();
-        if !function.is_some_and(|f| !f.is_empty()) {
+        if function.is_none_or(|f| f.is_empty()) {
             cl.record(Error::new(
                 ReturnCode::InvalidArgument,
                 OP,

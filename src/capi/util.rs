@@ -56,7 +56,7 @@ pub fn verbose_name_bytes(verbose: RawVerbose) -> &'static [u8] {
 /// Always safe: any integer is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn gearman_verbose_name(verbose: RawVerbose) -> *const c_char {
-    entry!(b"UNKNOWN\0".as_ptr().cast(), {
+    entry!(c"UNKNOWN".as_ptr(), {
         verbose_name_bytes(verbose).as_ptr().cast()
     })
 }

@@ -148,7 +148,7 @@ impl Client {
                 Some(t) => self
                     .tasks
                     .get(t)
-                    .map_or(true, |t| t.state == TaskState::Finished),
+                    .is_none_or(|t| t.state == TaskState::Finished),
                 None => self.active == 0,
             };
             if done {

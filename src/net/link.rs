@@ -715,7 +715,7 @@ mod tests {
                 burst.extend_from_slice(&(Command::WorkData as u32).to_be_bytes());
                 burst.extend_from_slice(&((4 + size) as u32).to_be_bytes());
                 burst.extend_from_slice(b"H:1\0");
-                burst.extend(std::iter::repeat(i as u8).take(size));
+                burst.extend(std::iter::repeat_n(i as u8, size));
             }
             burst.extend_from_slice(b"\0RES\0\0\0\x06\0\0\0\0");
             let mut sent = 0;

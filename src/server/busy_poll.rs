@@ -48,7 +48,7 @@ impl BusyPoll {
         if self.max.is_zero() {
             return;
         }
-        let late = gap.map_or(true, |g| g > self.max);
+        let late = gap.is_none_or(|g| g > self.max);
         self.late += (f32::from(u8::from(late)) - self.late) * AGE;
     }
 }

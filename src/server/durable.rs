@@ -174,7 +174,7 @@ impl Core {
     /// A background submission created `job_id`: with a durable store its add goes into the
     /// next batch and the answer waits for the commit (true). False: answer now.
     pub(super) fn hold_for_store(&mut self, id: ConnId, job_id: JobId) -> bool {
-        if !self.durable.as_ref().is_some_and(|d| !d.on_shutdown) {
+        if self.durable.as_ref().is_none_or(|d| d.on_shutdown) {
             return false;
         }
         self.hold(job_id, id, true, false)
@@ -183,7 +183,7 @@ impl Core {
     /// A submission coalesces onto `job_id`. True when its answer waits for a commit: the job's
     /// add is pending, or a background submission makes a foreground job durable.
     pub(super) fn coalesce_durably(&mut self, id: ConnId, job_id: JobId, background: bool) -> bool {
-        if !self.durable.as_ref().is_some_and(|d| !d.on_shutdown) {
+        if self.durable.as_ref().is_none_or(|d| d.on_shutdown) {
             return false;
         }
         let Some(job) = self.jobs.get(&job_id) else {

@@ -101,7 +101,7 @@ fn submitter(port: u16, stop: Arc<AtomicBool>, t0: Instant) -> Ledger {
     let mut next = 1u64;
     loop {
         while in_flight.len() < 8 && !stop.load(Ordering::Relaxed) {
-            let unique = if next % 2 == 0 {
+            let unique = if next.is_multiple_of(2) {
                 String::new()
             } else {
                 format!("u{next}")
