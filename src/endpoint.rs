@@ -255,9 +255,20 @@ pub(crate) use endpoint_impl;
 /// most `GEARMAN_MAX_ECHO_SIZE`), in libgearman's order; resets the error slot and records a
 /// failure. `len` None: no payload at all (C's NULL pointer).
 pub(crate) fn check_echo<E: Endpoint>(e: &mut E, len: Option<usize>) -> Result<(), Error> {
+    check_lengths(e, E::ECHO_OP, "workload", len, ECHO_LIMIT)
+}
+
+/// [`check_request`] for `e`, with its error slot reset first and a failure recorded.
+fn check_lengths<E: Endpoint>(
+    e: &mut E,
+    op: &str,
+    what: &str,
+    len: Option<usize>,
+    limit: (usize, &str),
+) -> Result<(), Error> {
     e.settings_mut().error.reset();
     let servers = e.server_count();
-    let r = check_request(E::ECHO_OP, "workload", servers, len, ECHO_LIMIT);
+    let r = check_request(op, what, servers, len, limit);
     r.or_else(|err| e.settings_mut().fail(err))
 }
 
@@ -275,10 +286,7 @@ pub(crate) fn echo<E: Endpoint>(e: &mut E, data: &[u8]) -> Result<(), Error> {
 
 /// The checks of OPTION that look at lengths only, as [`check_echo`].
 pub(crate) fn check_server_option<E: Endpoint>(e: &mut E, len: Option<usize>) -> Result<(), Error> {
-    e.settings_mut().error.reset();
-    let servers = e.server_count();
-    let r = check_request(E::OPTION_OP, "option", servers, len, OPTION_LIMIT);
-    r.or_else(|err| e.settings_mut().fail(err))
+    check_lengths(e, E::OPTION_OP, "option", len, OPTION_LIMIT)
 }
 
 /// OPTION_REQ to every server; on success the option is remembered (replayed on every new

@@ -10,6 +10,7 @@ use std::os::raw::c_char;
 use super::boundary::{cstr, entry};
 use super::callbacks::{callback, gearman_parse_server_fn, in_port_t};
 use super::return_code::{gearman_return_t, GearmanReturn};
+use crate::protocol::decimal::c_decimal;
 
 /// Bytes of host text kept (upstream's `NI_MAXHOST - 1`).
 const MAX_HOST: usize = 1024;
@@ -41,25 +42,9 @@ pub fn split_servers(servers: &[u8]) -> Vec<ServerItem> {
 
 /// glibc `atoi` (= `(int)strtol(s, NULL, 10)`): whitespace, sign, digits; saturates like strtol.
 fn atoi(text: &[u8]) -> i32 {
-    let mut rest = text
-        .iter()
-        .copied()
-        .skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        .peekable();
-    let negative = match rest.peek() {
-        Some(b'-') => {
-            rest.next();
-            true
-        }
-        Some(b'+') => {
-            rest.next();
-            false
-        }
-        _ => false,
-    };
+    let (negative, digits) = c_decimal(text);
     let mut value: i64 = 0;
-    for d in rest.take_while(u8::is_ascii_digit) {
-        let digit = i64::from(d - b'0');
+    for digit in digits {
         value = if negative {
             value.saturating_mul(10).saturating_sub(digit)
         } else {

@@ -7,6 +7,7 @@ use std::os::raw::c_char;
 use super::boundary::{buf, entry, handle, HasHandle, Plain};
 use super::return_code::{gearman_return_t, GearmanReturn, INVALID};
 use super::string::gearman_string_t;
+use crate::protocol::decimal::c_decimal;
 
 /// What a result holds.
 #[derive(Debug, Default)]
@@ -91,25 +92,8 @@ impl gearman_result_st {
 /// C `atoll` over a NUL-terminated buffer: leading whitespace, optional sign, decimal digits; stops at
 /// the first other byte; 0 when there are no digits. Overflow wraps instead of being undefined.
 fn atoll(text: &[u8]) -> i64 {
-    let mut rest = text
-        .iter()
-        .copied()
-        .skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        .peekable();
-    let negative = match rest.peek() {
-        Some(b'-') => {
-            rest.next();
-            true
-        }
-        Some(b'+') => {
-            rest.next();
-            false
-        }
-        _ => false,
-    };
-    let magnitude = rest.take_while(u8::is_ascii_digit).fold(0i64, |acc, d| {
-        acc.wrapping_mul(10).wrapping_add(i64::from(d - b'0'))
-    });
+    let (negative, digits) = c_decimal(text);
+    let magnitude = digits.fold(0i64, |acc, d| acc.wrapping_mul(10).wrapping_add(d));
     if negative {
         magnitude.wrapping_neg()
     } else {

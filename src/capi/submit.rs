@@ -33,6 +33,23 @@ pub struct Args<'a> {
     pub workload: &'a [u8],
 }
 
+impl<'a> Args<'a> {
+    /// The task that submits these arguments as a job (`what`), reporting events.
+    fn task(&self, what: Submission, kind: TaskKind) -> NewTask<'a> {
+        NewTask {
+            request: Request::Job {
+                priority: what.priority,
+                background: what.background,
+            },
+            function: self.function,
+            unique: self.unique,
+            workload: self.workload.to_vec(),
+            mode: Mode::Events,
+            kind,
+        }
+    }
+}
+
 /// Validates the arguments of a submission (see the module docs), reading the workload last.
 pub fn parse_args<'a>(
     op: &str,
@@ -152,17 +169,7 @@ pub fn add_task(
             Err(code)
         }
         Ok(a) => {
-            let t = NewTask {
-                request: Request::Job {
-                    priority: what.priority,
-                    background: what.background,
-                },
-                function: a.function,
-                unique: a.unique,
-                workload: a.workload.to_vec(),
-                mode: Mode::Events,
-                kind: TaskKind::AddTask,
-            };
+            let t = a.task(what, TaskKind::AddTask);
             let actions = c.actions;
             let r = add_linked(&mut c, storage, actions, context, t);
             if let Ok(shell) = r {
@@ -209,17 +216,7 @@ fn job_task<'a>(
     what: Submission,
 ) -> Result<NewTask<'a>, GearmanReturn> {
     match parse_args(op, &c.core, function, unique, workload) {
-        Ok(a) => Ok(NewTask {
-            request: Request::Job {
-                priority: what.priority,
-                background: what.background,
-            },
-            function: a.function,
-            unique: a.unique,
-            workload: a.workload.to_vec(),
-            mode: Mode::Events,
-            kind: TaskKind::Do,
-        }),
+        Ok(a) => Ok(a.task(what, TaskKind::Do)),
         Err(e) => {
             let rc = to_c(e.code());
             c.record(e);

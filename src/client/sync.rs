@@ -3,7 +3,7 @@
 //! cancel, identifier).
 
 use super::run::TaskEvent;
-use super::task::{Mode, Priority, Request, TaskId, TaskKind};
+use super::task::{Mode, Priority, Request, Task, TaskId, TaskKind};
 use super::{Client, NewTask};
 use crate::endpoint::{self as endpoint, server_error};
 use crate::error::{Error, ReturnCode};
@@ -206,16 +206,23 @@ impl Client {
     pub fn job_status(&mut self, handle: &[u8]) -> Result<JobStatus, Error> {
         self.settings.error.reset();
         let id = self.add_status_task(handle, Mode::Collect);
+        let t = self.finish_status_task(id)?;
+        Ok(JobStatus {
+            known: t.is_known(),
+            running: t.is_running(),
+            numerator: t.numerator(),
+            denominator: t.denominator(),
+        })
+    }
+
+    /// Runs the status task `id` to its end and frees it: the task when it succeeded, else
+    /// its return code as the error.
+    fn finish_status_task(&mut self, id: TaskId) -> Result<Task, Error> {
         let run = self.run_until(id);
         let task = self.free_task(id);
         run?;
         match task {
-            Some(t) if t.return_code() == ReturnCode::Success => Ok(JobStatus {
-                known: t.is_known(),
-                running: t.is_running(),
-                numerator: t.numerator(),
-                denominator: t.denominator(),
-            }),
+            Some(t) if t.return_code() == ReturnCode::Success => Ok(t),
             Some(t) => Err(Error::code_only(t.return_code())),
             None => Err(Error::code_only(ReturnCode::UnknownState)),
         }
@@ -225,20 +232,14 @@ impl Client {
     pub fn unique_status(&mut self, unique: &[u8]) -> Result<UniqueStatus, Error> {
         self.settings.error.reset();
         let id = self.add_status_unique_task(unique, Mode::Collect)?;
-        let run = self.run_until(id);
-        let task = self.free_task(id);
-        run?;
-        match task {
-            Some(t) if t.return_code() == ReturnCode::Success => Ok(UniqueStatus {
-                known: t.is_known(),
-                running: t.is_running(),
-                numerator: t.numerator(),
-                denominator: t.denominator(),
-                client_count: t.client_count(),
-            }),
-            Some(t) => Err(Error::code_only(t.return_code())),
-            None => Err(Error::code_only(ReturnCode::UnknownState)),
-        }
+        let t = self.finish_status_task(id)?;
+        Ok(UniqueStatus {
+            known: t.is_known(),
+            running: t.is_running(),
+            numerator: t.numerator(),
+            denominator: t.denominator(),
+            client_count: t.client_count(),
+        })
     }
 
     /// Sends OPTION_REQ to every server; on success remembers it (replayed on every new

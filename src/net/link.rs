@@ -447,19 +447,29 @@ impl Link {
 
     /// Waits until the socket takes more output.
     fn wait_writable(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let fd = self
-            .fd()
-            .ok_or_else(|| self.lost("send", "not connected"))?;
-        let mut items = [PollItem::new(fd, false, true)];
-        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
-            .map_err(|e| Error::from_io("send", &e))?;
-        if n == 0 {
-            return Err(timeout_error("send", 1, false));
-        }
-        if items[0].got.error && !items[0].got.writable {
+        let item = self.wait_socket("send", false, timeout)?;
+        if item.got.error && !item.got.writable {
             return Err(self.lost("send", "detected lost connection"));
         }
         Ok(())
+    }
+
+    /// One poll of the connected socket for `op` (readable, else writable), spinning first if
+    /// allowed; TIMEOUT when nothing came within `timeout`.
+    fn wait_socket(
+        &mut self,
+        op: &str,
+        readable: bool,
+        timeout: Option<Duration>,
+    ) -> Result<PollItem, Error> {
+        let fd = self.fd().ok_or_else(|| self.lost(op, "not connected"))?;
+        let mut items = [PollItem::new(fd, readable, !readable)];
+        let n = poll_with(&mut items, timeout, Some(&mut self.spin))
+            .map_err(|e| Error::from_io(op, &e))?;
+        if n == 0 {
+            return Err(timeout_error(op, 1, false));
+        }
+        Ok(items[0])
     }
 
     /// Writes queued output until done or the socket would block. Ok(true) when all is sent.
@@ -608,15 +618,7 @@ impl Link {
             if let Some(r) = self.next_reply()? {
                 return Ok(r);
             }
-            let fd = self
-                .fd()
-                .ok_or_else(|| self.lost("recv", "not connected"))?;
-            let mut items = [PollItem::new(fd, true, false)];
-            let n = poll_with(&mut items, timeout, Some(&mut self.spin))
-                .map_err(|e| Error::from_io("recv", &e))?;
-            if n == 0 {
-                return Err(timeout_error("recv", 1, false));
-            }
+            self.wait_socket("recv", true, timeout)?;
             self.fill()?;
         }
     }

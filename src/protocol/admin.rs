@@ -108,18 +108,9 @@ fn is(token: &[u8], word: &str) -> bool {
 
 /// Parses a number as C `atoi` does: optional spaces and sign, leading digits, garbage is 0.
 pub fn atoi(token: &[u8]) -> i64 {
-    let skip = token.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let s = &token[skip..];
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut n: i64 = 0;
-    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if neg {
+    let (negative, digits) = super::decimal::c_decimal(token);
+    let n = digits.fold(0i64, |n, d| n.saturating_mul(10).saturating_add(d));
+    if negative {
         -n
     } else {
         n

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod command;
+pub mod decimal;
 pub mod packet;
 
 pub use command::{Command, Magic};

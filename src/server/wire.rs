@@ -110,18 +110,11 @@ pub fn until_nul(b: &[u8]) -> &[u8] {
 /// C `strtoll(s, NULL, 10)`: leading blanks, sign, digits; garbage is 0; `None` on overflow
 /// (gearmand then closes the connection).
 pub fn strtoll(s: &[u8]) -> Option<i64> {
-    let skip = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let s = &s[skip..];
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
+    let (negative, digits) = crate::protocol::decimal::c_decimal(s);
     let mut n: i64 = 0;
-    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
-        let d = i64::from(b - b'0');
+    for d in digits {
         n = n.checked_mul(10)?;
-        n = if neg {
+        n = if negative {
             n.checked_sub(d)?
         } else {
             n.checked_add(d)?
