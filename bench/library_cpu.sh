@@ -8,9 +8,9 @@
 #   JOBS     jobs per run (default 5000)
 #   RATE     paced rate of the light load (default 500)
 #
-# GEARMAN_BUSY_POLL_US (our library's optional spin before sleeping, µs; unset or 0 = never) is
-# passed through, so `GEARMAN_BUSY_POLL_US=30 bench/library_cpu.sh` measures the library
-# with spinning.
+# GEARMAN_BUSY_POLL_US (our library's spin before sleeping, µs; unset = 30, 0 = never) is
+# passed through, so `GEARMAN_BUSY_POLL_US=0 bench/library_cpu.sh` measures the library
+# without spinning.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 server=${SERVER:-/usr/sbin/gearmand}
