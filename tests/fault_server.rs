@@ -8,11 +8,11 @@ mod core_support;
 mod fault_support;
 
 use common::proto::cmd::*;
-use common::{packet, Conn, TestServer};
+use common::{packet, proc_rss_kib, Conn, TestServer};
 use core_support::spawn_worker;
 use fault_support::{
-    c_client, c_worker, client_results, proc_rss_kib, raise_nofile, wait_for_starts, wait_until,
-    worker_runs, Ledger, Lib,
+    c_client, c_worker, client_results, raise_nofile, wait_for_starts, wait_until, worker_runs,
+    Ledger, Lib,
 };
 use gearman::worker::WorkResult;
 use gearman::{Client, ReturnCode};

@@ -9,10 +9,10 @@ mod capi_support;
 mod common;
 mod fault_support;
 
-use common::TestServer;
+use common::{proc_rss_kib, TestServer};
 use fault_support::{
-    c_client_valgrind, c_worker, c_worker_valgrind, client_results, proc_rss_kib, wait_until,
-    worker_runs, Ledger, Lib,
+    c_client_valgrind, c_worker, c_worker_valgrind, client_results, wait_until, worker_runs,
+    Ledger, Lib,
 };
 use gearman::client::{EventKind, Priority, Request};
 use gearman::Client;

@@ -9,7 +9,7 @@
 mod common;
 
 use common::proto::cmd::*;
-use common::{Conn, TestServer, REQ};
+use common::{proc_rss_kib, Conn, TestServer, REQ};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,16 +20,6 @@ const CLIENTS: usize = 20;
 const PAYLOAD: usize = 16 << 20;
 /// Bytes of a payload that differ per client (its number), before the shared body.
 const TAG: usize = 8;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
 
 fn header(kind: u32, len: usize) -> Vec<u8> {
     let mut h = REQ.to_vec();
@@ -125,7 +115,7 @@ fn rss_stays_within_the_payloads_in_flight_and_returns_to_idle() {
     let mut admin = s.connect();
     admin.send(ECHO_REQ, &[b"warm"]);
     admin.recv();
-    let idle = rss_kib(pid);
+    let idle = proc_rss_kib(pid);
 
     let peak = Arc::new(AtomicU64::new(idle));
     let stop = Arc::new(AtomicBool::new(false));
@@ -133,7 +123,7 @@ fn rss_stays_within_the_payloads_in_flight_and_returns_to_idle() {
         let (peak, stop) = (peak.clone(), stop.clone());
         move || {
             while !stop.load(Ordering::SeqCst) {
-                peak.fetch_max(rss_kib(pid), Ordering::SeqCst);
+                peak.fetch_max(proc_rss_kib(pid), Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
@@ -157,7 +147,7 @@ fn rss_stays_within_the_payloads_in_flight_and_returns_to_idle() {
             .expect("every submission is acknowledged");
     }
     // All 20 jobs are queued: 320 MiB in flight.
-    let queued = rss_kib(pid);
+    let queued = proc_rss_kib(pid);
     let w = std::thread::spawn({
         let port = s.port;
         move || worker(port, CLIENTS)
@@ -173,7 +163,7 @@ fn rss_stays_within_the_payloads_in_flight_and_returns_to_idle() {
     // Back to idle: the connections are gone and the server gives memory back soon after.
     let mut after = 0;
     let returned = common::proto::eventually(Duration::from_secs(20), || {
-        after = rss_kib(pid);
+        after = proc_rss_kib(pid);
         after <= idle + 4 * 1024
     });
     let in_flight_kib = (CLIENTS * PAYLOAD / 1024) as u64;

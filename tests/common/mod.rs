@@ -423,3 +423,14 @@ fn read_exact_or_none(s: &mut TcpStream, buf: &mut [u8]) -> Option<()> {
     }
     Some(())
 }
+
+/// Resident set size of a process in KiB, from /proc/<pid>/status.
+pub fn proc_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}

@@ -1,6 +1,6 @@
 //! Helpers of the fault tests (tests/fault_*.rs): the C worker and client of tests/c built
 //! against our library (or run with Debian's), a ledger that counts every job end to end, and
-//! the CPU time and RSS of a process read from /proc.
+//! the CPU time of a process read from /proc (its RSS: `common::proc_rss_kib`).
 #![allow(dead_code)]
 
 use crate::capi_support::{build_c, our_include, our_lib_dir, Scratch, DEBIAN_HEADER, DEBIAN_LIB};
@@ -416,17 +416,6 @@ pub fn proc_cpu(pid: u32) -> Duration {
     // SAFETY: sysconf has no memory effects.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Duration::from_millis(ticks * 1000 / hz.max(1))
-}
-
-/// Resident set size of a process in KiB, from /proc/<pid>/status.
-pub fn proc_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
 }
 
 /// Raises this process's open-file limit to at least `want` (up to the hard limit).
